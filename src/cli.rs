@@ -1,0 +1,57 @@
+//! Command-line arguments, as parsed. `main` turns them into a validated config before anything
+//! starts.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Amazon GameLift game sessions as Prometheus metrics.
+#[derive(Debug, Parser)]
+#[command(name = "gamelift-exporter", version, about, long_about = None)]
+pub struct Args {
+    /// TOML config file (see config/gamelift-exporter.toml). Without it, defaults apply and
+    /// credentials and Region come from the standard AWS chain.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Validate the config, print the effective config, and exit (0 valid, 2 invalid).
+    #[arg(long)]
+    pub check_config: bool,
+
+    /// Run on a built-in simulated GameLift world instead of AWS (no account needed).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Log level or tracing filter directive (error, warn, info, debug, trace).
+    #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GameLift simulator on its own (for the AWS CLI, boto3, or a separate exporter).
+    Simulate {
+        /// Scenario file (see config/scenarios/).
+        #[arg(long, value_name = "FILE")]
+        scenario: PathBuf,
+        /// Address to listen on; port 0 picks a free port (printed on start).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4566")]
+        listen: SocketAddr,
+        /// Simulated seconds per real second; 0 freezes time except for /_simulator/advance.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+}

@@ -1,0 +1,146 @@
+//! Which fleets exist, what they are, and where they run.
+//!
+//! `ListFleets` pages through fleet ids, `DescribeFleetAttributes` describes them in batches, and
+//! `DescribeFleetLocationAttributes` lists each fleet's locations. Discovery runs on its own,
+//! slower cadence: fleets change far less often than sessions.
+
+use crate::aws::{FailureReason, RegionClient};
+use crate::config::FleetFilter;
+use aws_sdk_gamelift::error::ProvideErrorMetadata;
+
+/// The operations the exporter calls (label values of `gamelift_exporter_api_requests_total`).
+pub const OPERATIONS: [&str; 4] = [
+    "ListFleets",
+    "DescribeFleetAttributes",
+    "DescribeFleetLocationAttributes",
+    "DescribeGameSessions",
+];
+
+/// Fleet ids per DescribeFleetAttributes call.
+const ATTRIBUTE_BATCH: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub fleet_id: String,
+    pub name: String,
+    /// SPOT or ON_DEMAND.
+    pub fleet_type: String,
+    /// EC2, ANYWHERE or CONTAINER.
+    pub compute_type: String,
+    pub home_region: String,
+    /// Home Region first, then remote locations.
+    pub locations: Vec<String>,
+}
+
+/// A failed discovery call.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed ({reason}): {message}")]
+pub struct DiscoveryError {
+    pub operation: &'static str,
+    pub reason: FailureReason,
+    pub message: String,
+}
+
+fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    operation: &'static str,
+    error: aws_sdk_gamelift::error::SdkError<E>,
+) -> DiscoveryError {
+    DiscoveryError { operation, reason: FailureReason::of(&error), message: crate::aws::describe(&error) }
+}
+
+/// Discovers the fleets of one Region that pass `filter`, with their locations.
+///
+/// A failure to list or describe fleets fails discovery as a whole (the caller keeps the
+/// previous fleet list); a failure to list one fleet's locations falls back to its home Region.
+pub async fn discover(client: &RegionClient, filter: &FleetFilter, page_size: u32) -> Result<Vec<Fleet>, DiscoveryError> {
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        client.budget.acquire().await;
+        let page = client
+            .client
+            .list_fleets()
+            .limit(page_size as i32)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| failure("ListFleets", e))?;
+        ids.extend(page.fleet_ids().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut fleets = Vec::new();
+    for batch in ids.chunks(ATTRIBUTE_BATCH) {
+        client.budget.acquire().await;
+        let described = client
+            .client
+            .describe_fleet_attributes()
+            .set_fleet_ids(Some(batch.to_vec()))
+            .send()
+            .await
+            .map_err(|e| failure("DescribeFleetAttributes", e))?;
+        for attributes in described.fleet_attributes() {
+            let (Some(id), name) = (attributes.fleet_id(), attributes.name().unwrap_or_default()) else { continue };
+            if !filter.accepts(id, name) {
+                continue;
+            }
+            fleets.push(Fleet {
+                fleet_id: id.to_string(),
+                name: name.to_string(),
+                fleet_type: attributes.fleet_type().map_or("ON_DEMAND", |t| t.as_str()).to_string(),
+                compute_type: attributes.compute_type().map_or("EC2", |t| t.as_str()).to_string(),
+                home_region: client.region.clone(),
+                locations: vec![client.region.clone()],
+            });
+        }
+    }
+    for fleet in &mut fleets {
+        match locations(client, &fleet.fleet_id, page_size).await {
+            Ok(found) => {
+                for location in found {
+                    if !fleet.locations.contains(&location) {
+                        fleet.locations.push(location);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(fleet_id = %fleet.fleet_id, error = %error, "cannot list fleet locations; using its home Region only");
+            }
+        }
+    }
+    fleets.sort_by(|a, b| a.fleet_id.cmp(&b.fleet_id));
+    Ok(fleets)
+}
+
+async fn locations(client: &RegionClient, fleet_id: &str, page_size: u32) -> Result<Vec<String>, DiscoveryError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        client.budget.acquire().await;
+        let result = client
+            .client
+            .describe_fleet_location_attributes()
+            .fleet_id(fleet_id)
+            .limit(page_size as i32)
+            .set_next_token(token)
+            .send()
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            // Regions without multi-location support have only the home Region.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_unsupported_region_exception()) => return Ok(out),
+            Err(e) => return Err(failure("DescribeFleetLocationAttributes", e)),
+        };
+        for attributes in page.location_attributes() {
+            if let Some(location) = attributes.location_state().and_then(|s| s.location()) {
+                out.push(location.to_string());
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}

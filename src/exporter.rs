@@ -1,0 +1,364 @@
+//! The scheduler: discovery on its cadence, one sweep of every fleet per interval (never
+//! overlapping, bounded concurrency), results folded into per-fleet state, and one snapshot
+//! published per sweep.
+
+use crate::aggregate::{HistoryTotals, LiveTotals};
+use crate::aws::{self, ApiMetrics, FailureReason, RegionClient};
+use crate::config::Config;
+use crate::discovery::{self, Fleet, OPERATIONS};
+use crate::metrics::{FleetView, Published, Snapshot};
+use crate::sweep::{self, InterruptionLedger, Pass, PassResult, SweepError};
+use aws_sdk_gamelift::config::Credentials;
+use prometheus::{GaugeVec, Opts, Registry};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex, Semaphore};
+
+/// How long an interrupted session is remembered after it ended: past AWS's 30-day retention it
+/// cannot be seen again, so it cannot be counted twice.
+const LEDGER_RETENTION_MS: i64 = 31 * 86_400_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[derive(Debug, Default)]
+struct FleetState {
+    fleet: Option<Fleet>,
+    up: bool,
+    last_success_ms: Option<i64>,
+    live: Option<BTreeMap<String, LiveTotals>>,
+    history: Option<BTreeMap<String, HistoryTotals>>,
+    last_full: Option<Instant>,
+    /// Interrupted sessions already counted: session key -> when it ended (epoch ms).
+    counted: HashMap<u64, i64>,
+    interruptions: BTreeMap<String, u64>,
+}
+
+struct RegionState {
+    client: RegionClient,
+    last_discovery: Option<Instant>,
+    swept: bool,
+}
+
+struct State {
+    regions: Vec<RegionState>,
+    /// Fleets by id, across Regions.
+    fleets: BTreeMap<String, FleetState>,
+    last_duration: Option<f64>,
+}
+
+/// What one sweep did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub fleets_ok: usize,
+    pub fleets_failed: usize,
+    /// HTTP requests sent during the sweep, by operation (SDK retries included).
+    pub requests: BTreeMap<String, u64>,
+    /// DescribeGameSessions calls by the sweep itself (no retries), live and full passes.
+    pub live_calls: u64,
+    pub full_calls: u64,
+}
+
+impl SweepReport {
+    pub fn total_requests(&self) -> u64 {
+        self.requests.values().sum()
+    }
+}
+
+/// The running exporter: shared by the scheduler and the HTTP server.
+pub struct Exporter {
+    config: Config,
+    started_ms: i64,
+    registry: Registry,
+    api: ApiMetrics,
+    published: Published,
+    ready: AtomicBool,
+    state: Mutex<State>,
+}
+
+/// Where the exporter's AWS calls go and with which credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Fixed credentials (demo and tests); `None` uses the standard AWS chain.
+    pub credentials: Option<Credentials>,
+}
+
+impl Exporter {
+    pub async fn new(config: Config, options: Options) -> anyhow::Result<Arc<Exporter>> {
+        let registry = Registry::new();
+        let api = ApiMetrics::new(&registry)?;
+        for operation in OPERATIONS {
+            api.requests.with_label_values(&[operation]);
+        }
+        let published = Published::new();
+        registry.register(Box::new(published.clone()))?;
+        let build_info = GaugeVec::new(
+            Opts::new("gamelift_exporter_build_info", "Build of the running exporter; always 1."),
+            &["version", "revision", "rustversion"],
+        )?;
+        build_info
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                env!("GAMELIFT_EXPORTER_REVISION"),
+                env!("GAMELIFT_EXPORTER_RUSTC_VERSION"),
+            ])
+            .set(1.0);
+        registry.register(Box::new(build_info))?;
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+
+        let regions = aws::resolve_regions(&config.aws).await?;
+        let clients = aws::clients(&config.aws, &regions, &api, options.credentials).await;
+        let state = State {
+            regions: clients
+                .into_iter()
+                .map(|client| RegionState { client, last_discovery: None, swept: false })
+                .collect(),
+            fleets: BTreeMap::new(),
+            last_duration: None,
+        };
+        Ok(Arc::new(Exporter {
+            config,
+            started_ms: now_ms(),
+            registry,
+            api,
+            published,
+            ready: AtomicBool::new(false),
+            state: Mutex::new(state),
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// True once every configured Region has completed a first sweep.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    fn requests_by_operation(&self) -> BTreeMap<String, u64> {
+        OPERATIONS
+            .iter()
+            .map(|op| (op.to_string(), self.api.requests.with_label_values(&[*op]).get()))
+            .collect()
+    }
+
+    /// Runs one sweep: discovery where due, then every fleet once, then publishes.
+    pub async fn sweep_once(&self) -> SweepReport {
+        let started = Instant::now();
+        let before = self.requests_by_operation();
+        let mut state = self.state.lock().await;
+        self.discover_due(&mut state).await;
+
+        let semaphore = Arc::new(Semaphore::new(self.config.sweep.concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        let now = Instant::now();
+        let history_interval = self.config.sweep.history_interval;
+        let clients: HashMap<String, RegionClient> =
+            state.regions.iter().map(|r| (r.client.region.clone(), r.client.clone())).collect();
+        for (fleet_id, fleet_state) in state.fleets.iter_mut() {
+            let Some(fleet) = fleet_state.fleet.clone() else { continue };
+            let Some(client) = clients.get(&fleet.home_region).cloned() else { continue };
+            let pass = match fleet_state.last_full {
+                Some(last) if now.duration_since(last) < history_interval => Pass::Live,
+                _ => Pass::Full,
+            };
+            let counted = std::mem::take(&mut fleet_state.counted);
+            let baseline = fleet_state.last_full.is_none();
+            let semaphore = semaphore.clone();
+            let fleet_id = fleet_id.clone();
+            let page_size = self.config.sweep.page_size;
+            let timeout = self.config.sweep.timeout;
+            let since_ms = self.started_ms;
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
+                let ledger = InterruptionLedger { counted: &counted, since_ms, baseline, now_ms: now_ms() };
+                let work = sweep::sweep_fleet(&client, &fleet.fleet_id, &fleet.home_region, pass, page_size, &ledger);
+                let result = match tokio::time::timeout(timeout, work).await {
+                    Ok(result) => result,
+                    Err(_) => Err(SweepError {
+                        reason: FailureReason::Timeout,
+                        message: format!("sweep did not finish within sweep.timeout ({timeout:?})"),
+                        calls: 0,
+                    }),
+                };
+                (fleet_id, pass, counted, result)
+            });
+        }
+
+        let mut report = SweepReport::default();
+        while let Some(joined) = tasks.join_next().await {
+            let (fleet_id, pass, counted, result) = match joined {
+                Ok(done) => done,
+                Err(error) => {
+                    tracing::error!(%error, "fleet sweep task panicked");
+                    report.fleets_failed += 1;
+                    continue;
+                }
+            };
+            let Some(fleet_state) = state.fleets.get_mut(&fleet_id) else { continue };
+            fleet_state.counted = counted;
+            match result {
+                Ok(found) => {
+                    match pass {
+                        Pass::Live => report.live_calls += found.calls,
+                        Pass::Full => report.full_calls += found.calls,
+                    }
+                    report.fleets_ok += 1;
+                    tracing::debug!(%fleet_id, pass = pass.as_str(), calls = found.calls, sessions = found.sessions_seen, "fleet swept");
+                    apply(fleet_state, pass, found, now);
+                }
+                Err(error) => {
+                    report.fleets_failed += 1;
+                    fleet_state.up = false;
+                    tracing::warn!(%fleet_id, pass = pass.as_str(), reason = %error.reason, error = %error.message, "fleet sweep failed; keeping its last complete numbers");
+                }
+            }
+        }
+        for region in state.regions.iter_mut() {
+            if region.last_discovery.is_some() {
+                region.swept = true;
+            }
+        }
+        let duration = started.elapsed().as_secs_f64();
+        state.last_duration = Some(duration);
+        self.published.publish(&self.snapshot(&state));
+        if state.regions.iter().all(|r| r.swept) {
+            self.ready.store(true, Ordering::Release);
+        }
+        drop(state);
+
+        let after = self.requests_by_operation();
+        report.requests = after
+            .iter()
+            .map(|(op, n)| (op.clone(), n - before.get(op).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        tracing::info!(
+            fleets_ok = report.fleets_ok,
+            fleets_failed = report.fleets_failed,
+            calls = report.total_requests(),
+            live_pass_calls = report.live_calls,
+            full_pass_calls = report.full_calls,
+            calls_by_operation = ?report.requests,
+            duration_seconds = format!("{duration:.3}"),
+            "sweep complete"
+        );
+        report
+    }
+
+    async fn discover_due(&self, state: &mut State) {
+        let interval = self.config.sweep.discovery_interval;
+        let page_size = self.config.sweep.page_size;
+        let mut discovered: Vec<(String, Vec<Fleet>)> = Vec::new();
+        for region in state.regions.iter_mut() {
+            if region.last_discovery.is_some_and(|last| last.elapsed() < interval) {
+                continue;
+            }
+            match discovery::discover(&region.client, &self.config.fleets, page_size).await {
+                Ok(fleets) => {
+                    tracing::info!(region = %region.client.region, fleets = fleets.len(), "fleets discovered");
+                    region.last_discovery = Some(Instant::now());
+                    discovered.push((region.client.region.clone(), fleets));
+                }
+                Err(error) => {
+                    tracing::warn!(region = %region.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
+                }
+            }
+        }
+        for (region, fleets) in discovered {
+            let ids: Vec<&str> = fleets.iter().map(|f| f.fleet_id.as_str()).collect();
+            // Fleets that vanished from this Region lose all their series.
+            state.fleets.retain(|id, s| {
+                s.fleet.as_ref().is_none_or(|f| f.home_region != region) || ids.contains(&id.as_str())
+            });
+            for fleet in fleets {
+                let entry = state.fleets.entry(fleet.fleet_id.clone()).or_default();
+                for location in &fleet.locations {
+                    entry.interruptions.entry(location.clone()).or_insert(0);
+                }
+                entry.fleet = Some(fleet);
+            }
+        }
+    }
+
+    fn snapshot(&self, state: &State) -> Snapshot {
+        let stale_before = now_ms() - self.config.sweep.stale_after.as_millis() as i64;
+        let fleets = state
+            .fleets
+            .values()
+            .filter_map(|s| {
+                let fleet = s.fleet.clone()?;
+                let fresh = s.last_success_ms.is_some_and(|t| t >= stale_before);
+                let sessions = match (&s.live, &s.history, fresh) {
+                    (Some(live), Some(history), true) => {
+                        let mut merged = BTreeMap::new();
+                        let known = fleet.locations.iter().chain(live.keys()).chain(history.keys());
+                        for location in known {
+                            merged.entry(location.clone()).or_insert_with(|| {
+                                (
+                                    live.get(location).cloned().unwrap_or_default(),
+                                    history.get(location).cloned().unwrap_or_default(),
+                                )
+                            });
+                        }
+                        Some(merged)
+                    }
+                    _ => None,
+                };
+                Some(FleetView {
+                    fleet,
+                    up: s.up,
+                    last_success_seconds: s.last_success_ms.map(|ms| ms as f64 / 1000.0),
+                    sessions,
+                    interruptions: s.interruptions.clone(),
+                })
+            })
+            .collect();
+        Snapshot { fleets, sweep_duration_seconds: state.last_duration }
+    }
+
+    /// Sweeps every `sweep.interval` until `shutdown` resolves. Sweeps never overlap: a sweep
+    /// that runs long delays the next one.
+    pub async fn run_schedule(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let interval = self.config.sweep.interval;
+        loop {
+            let next = tokio::time::Instant::now() + interval;
+            tokio::select! {
+                _ = self.sweep_once() => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+        }
+    }
+}
+
+fn apply(state: &mut FleetState, pass: Pass, found: PassResult, now: Instant) {
+    state.up = true;
+    let now_ms = now_ms();
+    state.last_success_ms = Some(now_ms);
+    state.live = Some(found.live);
+    if let Some(history) = found.history {
+        state.history = Some(history);
+    }
+    if pass == Pass::Full {
+        state.last_full = Some(now);
+    }
+    for interruption in found.interruptions {
+        if state.counted.insert(interruption.session_key, interruption.ended_ms).is_none() {
+            *state.interruptions.entry(interruption.location).or_insert(0) += 1;
+        }
+    }
+    state.counted.retain(|_, ended| *ended > now_ms - LEDGER_RETENTION_MS);
+}

@@ -1,0 +1,136 @@
+//! `gamelift-exporter`: parses arguments, validates the config, and hands over to the library.
+#![forbid(unsafe_code)]
+
+use anyhow::Context as _;
+use clap::Parser;
+use gamelift_exporter::cli::{Args, Command, LogFormat};
+use gamelift_exporter::config::Config;
+use gamelift_exporter::exporter::{Exporter, Options};
+use gamelift_exporter::simulator::{self, Clock, Scenario, Simulator};
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+/// Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or arguments.
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(message) = init_logging(&args) {
+        eprintln!("gamelift-exporter: {message}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let config = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("gamelift-exporter: invalid config: {error}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        None => Config::default(),
+    };
+    if args.check_config {
+        print!("{}", config.to_toml());
+        for warning in config.warnings() {
+            eprintln!("warning: {warning}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gamelift-exporter: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = match args.command {
+        Some(Command::Simulate { scenario, listen, speed }) => runtime.block_on(simulate(&scenario, listen, speed)),
+        None => runtime.block_on(run(config, args.demo)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gamelift-exporter: {error:#}");
+            let is_config = error.chain().any(|e| e.downcast_ref::<gamelift_exporter::tomlfile::FileError>().is_some());
+            ExitCode::from(if is_config { EXIT_CONFIG } else { EXIT_RUNTIME })
+        }
+    }
+}
+
+fn init_logging(args: &Args) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .map_err(|e| format!("invalid --log-level {:?}: {e}", args.log_level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler works on Unix");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}
+
+async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let mut options = Options::default();
+    let _simulator = if demo {
+        let simulator = gamelift_exporter::demo::start(&mut config).await?;
+        tracing::warn!(
+            simulator = %simulator.url,
+            "DEMO MODE: all GameLift data is SIMULATED by the built-in simulator; no AWS account is used"
+        );
+        options.credentials = Some(gamelift_exporter::aws::simulator_credentials());
+        Some(simulator)
+    } else {
+        None
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+    let exporter = Exporter::new(config, options).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(gamelift_exporter::http::serve(listener, exporter.clone(), {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    }));
+    let schedule = tokio::spawn(exporter.run_schedule(stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = schedule.await;
+    let _ = server.await;
+    Ok(())
+}
+
+async fn simulate(path: &std::path::Path, listen: std::net::SocketAddr, speed: f64) -> anyhow::Result<()> {
+    let scenario = Scenario::load(path)?;
+    let clock = if speed > 0.0 { Clock::Wall { speed } } else { Clock::Manual };
+    let simulator = Simulator::new(&scenario, clock);
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    // Scripts read this line to find the port when --listen uses port 0.
+    println!("simulator listening on http://{address}");
+    tracing::info!(fleets = scenario.fleets.len(), %address, "GameLift simulator serving");
+    simulator::serve(simulator, listener, shutdown_signal()).await;
+    Ok(())
+}

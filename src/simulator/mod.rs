@@ -1,0 +1,268 @@
+//! A wire-faithful Amazon GameLift simulator: the stand-in for AWS in tests, demo and benchmarks.
+//!
+//! It answers the operations the exporter uses over both protocols real clients speak (Smithy
+//! RPC v2 CBOR for `aws-sdk-gamelift`, AWS JSON 1.1 for boto3 and the AWS CLI), evolves a
+//! seeded world of fleets and sessions on a controllable clock, injects faults, and records every
+//! request so tests can count API calls and compute expected metrics on their own.
+//!
+//! Layout: [`scenario`] (the TOML input), [`state`] (sessions and evolution), [`ops`] (operations
+//! and errors), [`wire`] (CBOR/JSON), [`server`] (HTTP, auth, faults, request log).
+
+pub mod ops;
+mod rng;
+pub mod scenario;
+mod server;
+pub mod state;
+pub mod wire;
+
+pub use scenario::{Faults, FleetSpec, Scenario};
+pub use server::serve;
+
+use rng::Rng;
+use state::{Status, World};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// How simulated time moves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clock {
+    /// Only [`Simulator::advance`] moves time: for tests that need exact control.
+    Manual,
+    /// Simulated time follows the wall clock, `speed` simulated seconds per real second.
+    Wall { speed: f64 },
+}
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    pub operation: String,
+    pub protocol: &'static str,
+    /// The request members (NextToken shortened to "<token>"), as compact JSON.
+    pub params: String,
+    /// `ok`, an error code such as `ThrottlingException`, `dropped` or `malformed`.
+    pub outcome: String,
+    pub at: Instant,
+}
+
+/// One session as stored, for tests to compute expectations without the exporter's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub fleet_id: String,
+    pub location: String,
+    pub game_session_id: String,
+    pub status: &'static str,
+    pub status_reason: Option<&'static str>,
+    pub current_players: u32,
+    pub max_players: u32,
+    pub accept_all: bool,
+    pub creation_time_ms: i64,
+    pub termination_time_ms: Option<i64>,
+}
+
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64) -> Self {
+        TokenBucket { rate, tokens: rate.max(1.0), updated: Instant::now() }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let capacity = self.rate.max(1.0);
+        self.tokens = (self.tokens + now.duration_since(self.updated).as_secs_f64() * self.rate).min(capacity);
+        self.updated = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Inner {
+    world: World,
+    max_page_size: u32,
+    clock: Clock,
+    manual_offset_ms: i64,
+    started: Instant,
+    faults: Faults,
+    buckets: HashMap<String, TokenBucket>,
+    fault_rng: Rng,
+    requests: Vec<RequestRecord>,
+}
+
+/// A handle to a simulator; cheap to clone, shared between the HTTP server and tests.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Simulator {
+    pub fn new(scenario: &Scenario, clock: Clock) -> Simulator {
+        let inner = Inner {
+            world: World::new(scenario),
+            max_page_size: scenario.max_page_size,
+            clock,
+            manual_offset_ms: 0,
+            started: Instant::now(),
+            faults: scenario.faults.clone(),
+            buckets: HashMap::new(),
+            fault_rng: Rng::new(scenario.seed, &[0xFA017]),
+            requests: Vec::new(),
+        };
+        Simulator { inner: Arc::new(Mutex::new(inner)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the world usable for the rest of a test run.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the world after bringing it up to the current simulated time.
+    fn synced(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = self.lock();
+        let target = inner.target_ms();
+        inner.world.advance_to(target);
+        inner
+    }
+
+    /// Current simulated time, Unix epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.synced().world.now_ms()
+    }
+
+    /// Moves simulated time forward (in either clock mode) and applies the evolution steps.
+    pub fn advance(&self, by: Duration) {
+        let mut inner = self.lock();
+        inner.manual_offset_ms += by.as_millis() as i64;
+        let target = inner.target_ms();
+        inner.world.advance_to(target);
+    }
+
+    /// Interrupts up to `count` ACTIVE sessions of a fleet location now; returns their ARNs.
+    pub fn interrupt(&self, fleet_id: &str, location: &str, count: usize) -> Result<Vec<String>, String> {
+        let mut inner = self.synced();
+        let seqs = inner.world.interrupt(fleet_id, location, count)?;
+        let fleet = inner.world.fleet(fleet_id).expect("fleet exists: interrupt succeeded");
+        Ok(seqs.iter().map(|seq| ops::session_arn(fleet, &fleet.sessions[seq])).collect())
+    }
+
+    pub fn delete_fleet(&self, fleet_id: &str) -> bool {
+        self.synced().world.delete_fleet(fleet_id)
+    }
+
+    pub fn create_fleet(&self, spec: FleetSpec) {
+        self.synced().world.create_fleet(spec);
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.lock().faults.clone()
+    }
+
+    /// Replaces the injected faults; rate-limit buckets start full again.
+    pub fn set_faults(&self, faults: Faults) {
+        let mut inner = self.lock();
+        inner.faults = faults;
+        inner.buckets.clear();
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    /// Every visible session of every fleet, in creation order per fleet.
+    pub fn sessions(&self) -> Vec<SessionRecord> {
+        let inner = self.synced();
+        let mut out = Vec::new();
+        for fleet in &inner.world.fleets {
+            for session in fleet.sessions.values() {
+                out.push(SessionRecord {
+                    fleet_id: fleet.spec.id.clone(),
+                    location: fleet.locations[session.location as usize].clone(),
+                    game_session_id: ops::session_arn(fleet, session),
+                    status: session.status.as_str(),
+                    status_reason: session.interrupted.then_some("INTERRUPTED"),
+                    current_players: session.current_players,
+                    max_players: session.max_players,
+                    accept_all: session.accept_all,
+                    creation_time_ms: session.creation_ms,
+                    termination_time_ms: session.termination_ms,
+                });
+            }
+        }
+        out
+    }
+
+    /// Fleet ids with their locations (home Region first).
+    pub fn fleets(&self) -> Vec<(String, Vec<String>)> {
+        self.synced().world.fleets.iter().map(|f| (f.spec.id.clone(), f.locations.clone())).collect()
+    }
+
+    /// Number of visible sessions with `status`, for quick checks.
+    pub fn count(&self, status: &str) -> usize {
+        let inner = self.synced();
+        inner
+            .world
+            .fleets
+            .iter()
+            .flat_map(|f| f.sessions.values())
+            .filter(|s| s.status.as_str() == status)
+            .count()
+    }
+
+    /// Binds `127.0.0.1:0`, serves in the background, and returns the running simulator.
+    pub async fn start(scenario: &Scenario, clock: Clock) -> std::io::Result<RunningSimulator> {
+        let simulator = Simulator::new(scenario, clock);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = simulator.clone();
+        tokio::spawn(async move {
+            serve(server, listener, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Ok(RunningSimulator { simulator, url, _stop: stop })
+    }
+}
+
+impl Inner {
+    fn target_ms(&self) -> i64 {
+        let wall = match self.clock {
+            Clock::Manual => 0,
+            Clock::Wall { speed } => (self.started.elapsed().as_secs_f64() * speed * 1000.0) as i64,
+        };
+        self.world.start_ms + self.manual_offset_ms + wall
+    }
+}
+
+/// A simulator serving on loopback; stops serving when dropped.
+pub struct RunningSimulator {
+    pub simulator: Simulator,
+    /// Base URL, e.g. `http://127.0.0.1:41234`: the `endpoint_url` for clients.
+    pub url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl std::ops::Deref for RunningSimulator {
+    type Target = Simulator;
+    fn deref(&self) -> &Simulator {
+        &self.simulator
+    }
+}
+
+/// Statuses as strings, for tests that iterate over all of them.
+pub fn statuses() -> impl Iterator<Item = &'static str> {
+    Status::ALL.iter().map(|s| s.as_str())
+}

@@ -1,0 +1,357 @@
+//! The GameLift operations the simulator answers, with the validation and errors of the real API.
+
+use super::state::{Fleet, Session, Status, World};
+use super::wire::{map, Doc, Input};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+/// A modeled GameLift error: its `__type`, HTTP status and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub status: u16,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError { code: "InvalidRequestException", status: 400, message: message.into() }
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError { code: "NotFoundException", status: 400, message: message.into() }
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError { code: "UnauthorizedException", status: 400, message: message.into() }
+    }
+    pub fn throttled() -> Self {
+        ApiError { code: "ThrottlingException", status: 400, message: "Rate exceeded".into() }
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError { code: "InternalServiceException", status: 500, message: message.into() }
+    }
+    pub fn unknown_operation(operation: &str) -> Self {
+        ApiError {
+            code: "UnknownOperationException",
+            status: 404,
+            message: format!("operation {operation:?} is not supported by the GameLift simulator"),
+        }
+    }
+
+    pub fn to_doc(&self) -> Doc {
+        map([("__type", Doc::Str(self.code.to_string())), ("message", Doc::Str(self.message.clone()))])
+    }
+}
+
+/// How long a NextToken stays valid, in simulated time.
+const TOKEN_LIFETIME_MS: i64 = 15 * 60 * 1000;
+
+/// Context one request runs in.
+pub struct Call<'a> {
+    pub world: &'a World,
+    /// Region from the SigV4 credential scope; fleets are listed per home Region.
+    pub region: Option<&'a str>,
+    pub max_page_size: u32,
+    pub failing_fleets: &'a [String],
+}
+
+/// The operations [`dispatch`] knows.
+pub const OPERATION_NAMES: [&str; 4] = super::scenario::OPERATIONS;
+
+pub fn dispatch(call: &Call, operation: &str, input: &BTreeMap<String, Doc>) -> Result<Doc, ApiError> {
+    let input = Input(input);
+    match operation {
+        "ListFleets" => list_fleets(call, &input),
+        "DescribeFleetAttributes" => describe_fleet_attributes(call, &input),
+        "DescribeFleetLocationAttributes" => describe_fleet_location_attributes(call, &input),
+        "DescribeGameSessions" => describe_game_sessions(call, &input),
+        other => Err(ApiError::unknown_operation(other)),
+    }
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::invalid(message)
+}
+
+impl Call<'_> {
+    fn fleets_in_region(&self) -> impl Iterator<Item = &Fleet> {
+        self.world
+            .fleets
+            .iter()
+            .filter(move |f| self.region.is_none_or(|r| r == f.spec.home_region))
+    }
+
+    fn find_fleet(&self, id_or_arn: &str) -> Result<&Fleet, ApiError> {
+        let id = id_or_arn.rsplit('/').next().unwrap_or(id_or_arn);
+        self.fleets_in_region()
+            .find(|f| f.spec.id == id)
+            .ok_or_else(|| ApiError::not_found(format!("Fleet {id} not found.")))
+    }
+
+    fn page_limit(&self, input: &Input) -> Result<usize, ApiError> {
+        match input.int("Limit").map_err(invalid)? {
+            None => Ok(self.max_page_size as usize),
+            Some(limit) if limit < 1 => Err(ApiError::invalid(format!(
+                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+            ))),
+            Some(limit) => Ok((limit as u64).min(u64::from(self.max_page_size)) as usize),
+        }
+    }
+
+    /// Opaque page token: the last position returned, when it was issued, and a MAC binding it
+    /// to the query, so forged, altered, reused-for-another-query and expired tokens are refused.
+    fn token(&self, query: &str, position: u64) -> String {
+        let issued = self.world.now_ms();
+        format!("{position:x}.{issued:x}.{:016x}", self.mac(query, position, issued))
+    }
+
+    fn mac(&self, query: &str, position: u64, issued: i64) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (self.world.seed, "gamelift-simulator-token", query, position, issued).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Where to resume: `None` for the first page.
+    fn resume(&self, input: &Input, query: &str) -> Result<Option<u64>, ApiError> {
+        let Some(token) = input.string("NextToken").map_err(invalid)? else { return Ok(None) };
+        let bad = || ApiError::invalid("Invalid NextToken: the token is malformed or was not issued for this request.");
+        let mut parts = token.split('.');
+        let (Some(position), Some(issued), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let position = u64::from_str_radix(position, 16).map_err(|_| bad())?;
+        let issued = i64::from_str_radix(issued, 16).map_err(|_| bad())?;
+        let mac = u64::from_str_radix(mac, 16).map_err(|_| bad())?;
+        if mac != self.mac(query, position, issued) {
+            return Err(bad());
+        }
+        if self.world.now_ms() - issued > TOKEN_LIFETIME_MS {
+            return Err(ApiError::invalid("Invalid NextToken: the token has expired."));
+        }
+        Ok(Some(position))
+    }
+}
+
+fn list_fleets(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    let limit = call.page_limit(input)?;
+    let query = "ListFleets";
+    let start = call.resume(input, query)?.unwrap_or(0) as usize;
+    let fleets: Vec<&Fleet> = call.fleets_in_region().collect();
+    let page: Vec<Doc> = fleets.iter().skip(start).take(limit).map(|f| Doc::Str(f.spec.id.clone())).collect();
+    let end = start + page.len();
+    let next = (end < fleets.len()).then(|| Doc::Str(call.token(query, end as u64)));
+    Ok(map([("FleetIds", Doc::List(page)), ("NextToken", next.unwrap_or(Doc::Null))]))
+}
+
+fn fleet_attributes(fleet: &Fleet) -> Doc {
+    let spec = &fleet.spec;
+    map([
+        ("FleetId", Doc::Str(spec.id.clone())),
+        ("FleetArn", Doc::Str(fleet.arn.clone())),
+        ("FleetType", Doc::Str(spec.fleet_type.as_str().into())),
+        ("InstanceType", Doc::Str("c5.large".into())),
+        ("Description", Doc::Str(format!("Simulated fleet {}", spec.name))),
+        ("Name", Doc::Str(spec.name.clone())),
+        ("CreationTime", Doc::Timestamp(fleet.creation_ms)),
+        ("Status", Doc::Str("ACTIVE".into())),
+        ("BuildId", Doc::Str(format!("build-{}", &spec.id["fleet-".len()..]))),
+        ("ServerLaunchPath", Doc::Str("/local/game/server".into())),
+        ("NewGameSessionProtectionPolicy", Doc::Str("NoProtection".into())),
+        ("OperatingSystem", Doc::Str("AMAZON_LINUX_2023".into())),
+        ("MetricGroups", Doc::List(vec![Doc::Str("default".into())])),
+        ("ComputeType", Doc::Str(spec.compute_type.as_str().into())),
+    ])
+}
+
+fn describe_fleet_attributes(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    if let Some(ids) = input.strings("FleetIds").map_err(invalid)? {
+        if ids.is_empty() {
+            return Err(ApiError::invalid("FleetIds must contain at least one fleet id."));
+        }
+        // As on AWS, requested fleets that do not exist are simply left out.
+        let found: Vec<Doc> = ids.iter().filter_map(|id| call.find_fleet(id).ok()).map(fleet_attributes).collect();
+        return Ok(map([("FleetAttributes", Doc::List(found))]));
+    }
+    let limit = call.page_limit(input)?;
+    let query = "DescribeFleetAttributes";
+    let start = call.resume(input, query)?.unwrap_or(0) as usize;
+    let fleets: Vec<&Fleet> = call.fleets_in_region().collect();
+    let page: Vec<Doc> = fleets.iter().skip(start).take(limit).map(|f| fleet_attributes(f)).collect();
+    let end = start + page.len();
+    let next = (end < fleets.len()).then(|| Doc::Str(call.token(query, end as u64)));
+    Ok(map([("FleetAttributes", Doc::List(page)), ("NextToken", next.unwrap_or(Doc::Null))]))
+}
+
+fn describe_fleet_location_attributes(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    let fleet_id = input
+        .string("FleetId")
+        .map_err(invalid)?
+        .ok_or_else(|| ApiError::invalid("1 validation error detected: Value null at 'fleetId' failed to satisfy constraint: Member must not be null"))?;
+    let fleet = call.find_fleet(&fleet_id)?;
+    let wanted = input.strings("Locations").map_err(invalid)?;
+    let limit = call.page_limit(input)?;
+    let query = format!("DescribeFleetLocationAttributes/{}/{wanted:?}", fleet.spec.id);
+    let start = call.resume(input, &query)?.unwrap_or(0) as usize;
+    let locations: Vec<&String> = fleet
+        .locations
+        .iter()
+        .filter(|l| wanted.as_ref().is_none_or(|w| w.contains(l)))
+        .collect();
+    let page: Vec<Doc> = locations
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|location| {
+            map([
+                (
+                    "LocationState",
+                    map([("Location", Doc::Str((*location).clone())), ("Status", Doc::Str("ACTIVE".into()))]),
+                ),
+                ("StoppedActions", Doc::List(Vec::new())),
+            ])
+        })
+        .collect();
+    let end = start + page.len();
+    let next = (end < locations.len()).then(|| Doc::Str(call.token(&query, end as u64)));
+    Ok(map([
+        ("FleetId", Doc::Str(fleet.spec.id.clone())),
+        ("FleetArn", Doc::Str(fleet.arn.clone())),
+        ("LocationAttributes", Doc::List(page)),
+        ("NextToken", next.unwrap_or(Doc::Null)),
+    ]))
+}
+
+/// The ARN of a session: `arn:aws:gamelift:<region>::gamesession/<fleet id>/<id>`.
+pub fn session_arn(fleet: &Fleet, session: &Session) -> String {
+    format!(
+        "arn:aws:gamelift:{}::gamesession/{}/gsess-{:012x}",
+        fleet.locations[session.location as usize], fleet.spec.id, session.seq
+    )
+}
+
+pub fn session_doc(fleet: &Fleet, session: &Session) -> Doc {
+    let location = &fleet.locations[session.location as usize];
+    let seq = session.seq;
+    let ip = format!("10.{}.{}.{}", (seq >> 16) & 0xff, (seq >> 8) & 0xff, seq & 0xff);
+    let live = matches!(session.status, Status::Active | Status::Activating);
+    map([
+        ("GameSessionId", Doc::Str(session_arn(fleet, session))),
+        ("Name", Doc::Str(format!("match-{seq}"))),
+        ("FleetId", Doc::Str(fleet.spec.id.clone())),
+        ("FleetArn", Doc::Str(fleet.arn.clone())),
+        ("CreationTime", Doc::Timestamp(session.creation_ms)),
+        ("TerminationTime", session.termination_ms.map_or(Doc::Null, Doc::Timestamp)),
+        ("CurrentPlayerSessionCount", Doc::Int(i64::from(session.current_players))),
+        ("MaximumPlayerSessionCount", Doc::Int(i64::from(session.max_players))),
+        ("Status", Doc::Str(session.status.as_str().into())),
+        ("StatusReason", if session.interrupted { Doc::Str("INTERRUPTED".into()) } else { Doc::Null }),
+        (
+            "GameProperties",
+            Doc::List(vec![map([("Key", Doc::Str("mode".into())), ("Value", Doc::Str(["ranked", "casual"][(seq % 2) as usize].into()))])]),
+        ),
+        ("IpAddress", if live { Doc::Str(ip.clone()) } else { Doc::Null }),
+        (
+            "DnsName",
+            if live { Doc::Str(format!("ec2-{}.{location}.compute.amazonaws.com", ip.replace('.', "-"))) } else { Doc::Null },
+        ),
+        ("Port", Doc::Int(7777 + (seq % 100) as i64)),
+        ("PlayerSessionCreationPolicy", Doc::Str(if session.accept_all { "ACCEPT_ALL" } else { "DENY_ALL" }.into())),
+        ("CreatorId", Doc::Str(format!("player-{}", seq % 9973))),
+        ("GameSessionData", Doc::Str("{}".into())),
+        ("Location", Doc::Str(location.clone())),
+        ("ComputeName", Doc::Str(format!("i-{:017x}", seq / 4))),
+    ])
+}
+
+fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    let fleet_id = input.string("FleetId").map_err(invalid)?;
+    let alias_id = input.string("AliasId").map_err(invalid)?;
+    let session_id = input.string("GameSessionId").map_err(invalid)?;
+    let location = input.string("Location").map_err(invalid)?;
+    let status = input.string("StatusFilter").map_err(invalid)?;
+    let limit = call.page_limit(input)?;
+
+    if let Some(location) = &location {
+        if !super::scenario::is_valid_location(location) {
+            return Err(ApiError::invalid(format!(
+                "1 validation error detected: Value '{location}' at 'location' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[A-Za-z0-9\\-]+$"
+            )));
+        }
+    }
+    let status = match status {
+        None => None,
+        Some(text) => Some(Status::from_filter(&text).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Invalid StatusFilter '{text}': expected one of ACTIVE, ACTIVATING, TERMINATING, TERMINATED."
+            ))
+        })?),
+    };
+
+    if let Some(session_id) = &session_id {
+        if fleet_id.is_none() && alias_id.is_none() {
+            // A single session, looked up across every fleet of the Region.
+            for fleet in call.fleets_in_region() {
+                if let Some(session) = fleet.sessions.values().find(|s| session_arn(fleet, s) == *session_id) {
+                    return Ok(map([("GameSessions", Doc::List(vec![session_doc(fleet, session)]))]));
+                }
+            }
+            return Err(ApiError::not_found(format!("Game session {session_id} not found.")));
+        }
+    }
+
+    let fleet = match (&fleet_id, &alias_id) {
+        (Some(id), _) => call.find_fleet(id)?,
+        (None, Some(alias)) => {
+            let alias = alias.rsplit('/').next().unwrap_or(alias);
+            call.fleets_in_region()
+                .find(|f| f.spec.alias_id.as_deref() == Some(alias))
+                .ok_or_else(|| ApiError::not_found(format!("Alias {alias} not found.")))?
+        }
+        (None, None) => {
+            return Err(ApiError::invalid("Either FleetId, AliasId or GameSessionId must be specified."))
+        }
+    };
+    if call.failing_fleets.contains(&fleet.spec.id) {
+        return Err(ApiError::internal(format!("Internal failure describing game sessions of {}.", fleet.spec.id)));
+    }
+    let location_index = match &location {
+        None => None,
+        Some(name) => Some(fleet.location_index(name).ok_or_else(|| {
+            ApiError::invalid(format!("Location {name} is not a location of fleet {}.", fleet.spec.id))
+        })?),
+    };
+    let query = format!(
+        "DescribeGameSessions/{}/{:?}/{:?}/{:?}",
+        fleet.spec.id,
+        location_index,
+        status,
+        session_id
+    );
+    let resume = call.resume(input, &query)?;
+    let range = match resume {
+        None => fleet.sessions.range(..),
+        Some(last) => fleet.sessions.range(last + 1..),
+    };
+    let mut page = Vec::with_capacity(limit);
+    let mut last = None;
+    let mut more = false;
+    for session in range.map(|(_, s)| s) {
+        let matches = status.is_none_or(|s| s == session.status)
+            && location_index.is_none_or(|l| l == session.location)
+            && session_id.as_ref().is_none_or(|id| *id == session_arn(fleet, session));
+        if !matches {
+            continue;
+        }
+        if page.len() == limit {
+            more = true;
+            break;
+        }
+        page.push(session_doc(fleet, session));
+        last = Some(session.seq);
+    }
+    let next = match (more, last) {
+        (true, Some(last)) => Doc::Str(call.token(&query, last)),
+        _ => Doc::Null,
+    };
+    Ok(map([("GameSessions", Doc::List(page)), ("NextToken", next)]))
+}

@@ -1,0 +1,467 @@
+//! Scenario files: the fleets, sessions, churn and faults a simulator starts with.
+//!
+//! A scenario is TOML; see `config/scenarios/*.toml` for commented examples. Every field is
+//! checked while parsing, so a mistake is reported with file, line and field.
+
+use crate::duration;
+use crate::tomlfile::{self, FileError};
+use serde::{Deserialize, Deserializer};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+/// Operations the simulator answers; also the valid keys of `[faults.rate_limits]`.
+pub const OPERATIONS: [&str; 4] = [
+    "ListFleets",
+    "DescribeFleetAttributes",
+    "DescribeFleetLocationAttributes",
+    "DescribeGameSessions",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Seed for every random choice: same seed, same sessions, same evolution, same faults.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time at start, Unix epoch seconds; the real current time when absent, so that
+    /// timestamps line up with the exporter's clock as they do on AWS.
+    #[serde(default)]
+    pub start_time: Option<i64>,
+    /// Simulated time between two evolution steps.
+    #[serde(default = "default_tick", with = "duration::serde_text")]
+    pub tick: Duration,
+    /// How long TERMINATED sessions stay visible (30 days on AWS).
+    #[serde(default = "default_retention", with = "duration::serde_text")]
+    pub retention: Duration,
+    /// Largest page DescribeGameSessions (and the list operations) return; a larger Limit is capped.
+    #[serde(default = "default_max_page_size", deserialize_with = "positive_u32")]
+    pub max_page_size: u32,
+    /// AWS account id used in ARNs.
+    #[serde(default = "default_account_id")]
+    pub account_id: String,
+    #[serde(default)]
+    pub faults: Faults,
+    #[serde(rename = "fleet", default)]
+    pub fleets: Vec<FleetSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FleetType {
+    Spot,
+    OnDemand,
+}
+
+impl FleetType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetType::Spot => "SPOT",
+            FleetType::OnDemand => "ON_DEMAND",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ComputeType {
+    #[default]
+    Ec2,
+    Anywhere,
+    Container,
+}
+
+impl ComputeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComputeType::Ec2 => "EC2",
+            ComputeType::Anywhere => "ANYWHERE",
+            ComputeType::Container => "CONTAINER",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSpec {
+    #[serde(deserialize_with = "fleet_id")]
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub fleet_type: FleetType,
+    #[serde(default)]
+    pub compute_type: ComputeType,
+    #[serde(deserialize_with = "location")]
+    pub home_region: String,
+    /// Remote locations (the home Region is always a location too).
+    #[serde(default, deserialize_with = "locations")]
+    pub locations: Vec<String>,
+    /// Alias that resolves to this fleet in DescribeGameSessions(AliasId).
+    #[serde(default)]
+    pub alias_id: Option<String>,
+    #[serde(default = "default_max_players", deserialize_with = "positive_u32")]
+    pub max_players: u32,
+    /// Sessions created at start, per location.
+    #[serde(default)]
+    pub sessions: SessionCounts,
+    #[serde(default)]
+    pub occupancy: Occupancy,
+    #[serde(default)]
+    pub churn: Churn,
+}
+
+/// Initial sessions per location, by status (and, for TERMINATED, by reason).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCounts {
+    #[serde(default)]
+    pub active: u32,
+    #[serde(default)]
+    pub activating: u32,
+    #[serde(default)]
+    pub terminating: u32,
+    #[serde(default)]
+    pub error: u32,
+    /// TERMINATED without a status reason, termination times spread over the retention window.
+    #[serde(default)]
+    pub terminated: u32,
+    /// TERMINATED with StatusReason INTERRUPTED (spot reclaimed), spread over the retention window.
+    #[serde(default)]
+    pub interrupted: u32,
+}
+
+/// How full ACTIVE sessions are: fractions of sessions that are empty, full, or refuse players.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Occupancy {
+    #[serde(default = "default_empty", deserialize_with = "ratio")]
+    pub empty: f64,
+    #[serde(default = "default_full", deserialize_with = "ratio")]
+    pub full: f64,
+    /// Fraction of sessions with PlayerSessionCreationPolicy DENY_ALL.
+    #[serde(default = "default_deny_all", deserialize_with = "ratio")]
+    pub deny_all: f64,
+}
+
+impl Default for Occupancy {
+    fn default() -> Self {
+        Occupancy { empty: default_empty(), full: default_full(), deny_all: default_deny_all() }
+    }
+}
+
+/// Per-tick evolution, per location.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Churn {
+    /// Mean number of new (ACTIVATING) sessions per tick.
+    #[serde(default, deserialize_with = "non_negative")]
+    pub new_sessions_per_tick: f64,
+    /// Chance an ACTIVATING session becomes ACTIVE in a tick.
+    #[serde(default = "default_activation", deserialize_with = "ratio")]
+    pub activation_probability: f64,
+    /// Chance an ACTIVE session ends normally in a tick (ACTIVE -> TERMINATING -> TERMINATED).
+    #[serde(default, deserialize_with = "ratio")]
+    pub end_probability: f64,
+    /// Largest change of players in one session per tick.
+    #[serde(default)]
+    pub player_change: u32,
+    /// SPOT only: chance per tick that spot capacity at a location is reclaimed.
+    #[serde(default, deserialize_with = "ratio")]
+    pub interruption_probability: f64,
+    /// Share of the location's ACTIVE sessions an interruption terminates.
+    #[serde(default = "default_interruption_fraction", deserialize_with = "ratio")]
+    pub interruption_fraction: f64,
+}
+
+impl Default for Churn {
+    fn default() -> Self {
+        Churn {
+            new_sessions_per_tick: 0.0,
+            activation_probability: default_activation(),
+            end_probability: 0.0,
+            player_change: 0,
+            interruption_probability: 0.0,
+            interruption_fraction: default_interruption_fraction(),
+        }
+    }
+}
+
+/// Injected faults. All switchable at run time through [`super::Simulator::set_faults`].
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Requests per second allowed per operation (token bucket, burst = one second's worth).
+    /// Operations not listed are unlimited.
+    #[serde(default = "default_rate_limits", deserialize_with = "rate_limits")]
+    pub rate_limits: BTreeMap<String, f64>,
+    /// Fraction of requests answered with a 500 InternalServiceException.
+    #[serde(default, deserialize_with = "ratio")]
+    pub server_error_ratio: f64,
+    /// Fraction of requests whose connection is closed without an answer.
+    #[serde(default, deserialize_with = "ratio")]
+    pub drop_connection_ratio: f64,
+    /// Fraction of requests answered 200 with a body that is not valid CBOR/JSON.
+    #[serde(default, deserialize_with = "ratio")]
+    pub malformed_body_ratio: f64,
+    /// Added latency before every answer.
+    #[serde(default, with = "duration::serde_text")]
+    pub latency: Duration,
+    /// Fleets whose DescribeGameSessions always fails with InternalServiceException.
+    #[serde(default)]
+    pub failing_fleets: Vec<String>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            rate_limits: default_rate_limits(),
+            server_error_ratio: 0.0,
+            drop_connection_ratio: 0.0,
+            malformed_body_ratio: 0.0,
+            latency: Duration::ZERO,
+            failing_fleets: Vec::new(),
+        }
+    }
+}
+
+impl Faults {
+    /// No faults and no rate limits at all.
+    pub fn none() -> Self {
+        Faults { rate_limits: BTreeMap::new(), ..Faults::default() }
+    }
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_tick() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_retention() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
+fn default_max_page_size() -> u32 {
+    100
+}
+fn default_account_id() -> String {
+    "123456789012".to_string()
+}
+fn default_max_players() -> u32 {
+    10
+}
+fn default_empty() -> f64 {
+    0.2
+}
+fn default_full() -> f64 {
+    0.2
+}
+fn default_deny_all() -> f64 {
+    0.05
+}
+fn default_activation() -> f64 {
+    0.5
+}
+fn default_interruption_fraction() -> f64 {
+    0.5
+}
+fn default_rate_limits() -> BTreeMap<String, f64> {
+    // AWS's documented default for DescribeGameSessions is about 20 requests/s per account.
+    BTreeMap::from([("DescribeGameSessions".to_string(), 20.0)])
+}
+
+fn ratio<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let value = f64::deserialize(deserializer)?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "invalid value {value}: expected a fraction between 0 and 1"
+        )))
+    }
+}
+
+fn non_negative<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let value = f64::deserialize(deserializer)?;
+    if value >= 0.0 && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "invalid value {value}: expected a non-negative number"
+        )))
+    }
+}
+
+fn positive_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let value = u32::deserialize(deserializer)?;
+    if value == 0 {
+        return Err(serde::de::Error::custom("invalid value 0: expected at least 1"));
+    }
+    Ok(value)
+}
+
+fn fleet_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let value = String::deserialize(deserializer)?;
+    let valid = value.starts_with("fleet-")
+        && value.len() > "fleet-".len()
+        && value.len() <= 128
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "invalid fleet id {value:?}: expected \"fleet-\" followed by letters, digits and dashes"
+        )))
+    }
+}
+
+/// The DescribeGameSessions Location pattern: `^[A-Za-z0-9\-]+$`, 1 to 64 characters.
+pub fn is_valid_location(value: &str) -> bool {
+    (1..=64).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn location<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let value = String::deserialize(deserializer)?;
+    if is_valid_location(&value) {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "invalid location {value:?}: expected an AWS Region code such as \"us-west-2\""
+        )))
+    }
+}
+
+fn locations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let values = Vec::<String>::deserialize(deserializer)?;
+    for value in &values {
+        if !is_valid_location(value) {
+            return Err(serde::de::Error::custom(format!(
+                "invalid location {value:?}: expected an AWS Region code such as \"us-west-2\""
+            )));
+        }
+    }
+    Ok(values)
+}
+
+fn rate_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, f64>, D::Error> {
+    let values = BTreeMap::<String, f64>::deserialize(deserializer)?;
+    for (operation, rate) in &values {
+        if !OPERATIONS.contains(&operation.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown operation {operation:?}: expected one of {}",
+                OPERATIONS.join(", ")
+            )));
+        }
+        if !(*rate > 0.0 && rate.is_finite()) {
+            return Err(serde::de::Error::custom(format!(
+                "invalid rate {rate} for {operation}: expected requests per second above 0"
+            )));
+        }
+    }
+    Ok(values)
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, FileError> {
+        let (scenario, text): (Scenario, String) = tomlfile::load(path)?;
+        scenario.validate(path, &text)?;
+        Ok(scenario)
+    }
+
+    /// Parses and validates scenario text (`path` is only used in messages).
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, FileError> {
+        let scenario: Scenario = tomlfile::parse(path, text)?;
+        scenario.validate(path, text)?;
+        Ok(scenario)
+    }
+
+    /// Checks that span several fields, after serde has checked each field on its own.
+    fn validate(&self, path: &Path, text: &str) -> Result<(), FileError> {
+        // Point at the offending `id = "..."` when we can find it; the file still names the field.
+        let locate = |index: usize, field: &str, needle: &str, message: String| {
+            let span = text.find(needle).map(|start| start..start + needle.len());
+            let field = format!("fleet[{index}].{field}");
+            match span {
+                Some(span) => FileError::at_span(path, text, span, &field, message),
+                None => FileError::whole_file(path, Some(&field), message),
+            }
+        };
+        let mut seen = HashSet::new();
+        for (index, fleet) in self.fleets.iter().enumerate() {
+            if !seen.insert(fleet.id.as_str()) {
+                return Err(locate(index, "id", &fleet.id, format!("duplicate fleet id {:?}", fleet.id)));
+            }
+            if fleet.locations.contains(&fleet.home_region) {
+                return Err(locate(
+                    index,
+                    "locations",
+                    &fleet.home_region,
+                    format!(
+                        "{:?} is the home region; list only remote locations",
+                        fleet.home_region
+                    ),
+                ));
+            }
+            if fleet.fleet_type == FleetType::OnDemand && fleet.churn.interruption_probability > 0.0 {
+                return Err(locate(
+                    index,
+                    "churn.interruption_probability",
+                    "interruption_probability",
+                    "only SPOT fleets are interrupted; set type = \"SPOT\" or remove it".to_string(),
+                ));
+            }
+            if fleet.occupancy.empty + fleet.occupancy.full > 1.0 {
+                return Err(locate(
+                    index,
+                    "occupancy",
+                    "[fleet.occupancy]",
+                    "empty + full must not exceed 1".to_string(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        Scenario::parse(Path::new("s.toml"), text).map_err(|e| e.to_string())
+    }
+
+    const FLEET: &str = "[[fleet]]\nid = \"fleet-a\"\nname = \"a\"\ntype = \"SPOT\"\nhome_region = \"us-west-2\"\n";
+
+    #[test]
+    fn minimal_fleet_gets_defaults() {
+        let scenario = parse(FLEET).unwrap();
+        assert_eq!(scenario.max_page_size, 100);
+        assert_eq!(scenario.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(scenario.faults.rate_limits.get("DescribeGameSessions"), Some(&20.0));
+        assert_eq!(scenario.fleets[0].compute_type, ComputeType::Ec2);
+    }
+
+    #[test]
+    fn rejects_duplicates_and_home_region_as_remote() {
+        assert_eq!(
+            parse(&format!("{FLEET}{FLEET}")).unwrap_err(),
+            "s.toml:2:7: field `fleet[1].id`: duplicate fleet id \"fleet-a\""
+        );
+        assert_eq!(
+            parse(&format!("{FLEET}locations = [\"us-west-2\"]\n")).unwrap_err(),
+            "s.toml:5:16: field `fleet[0].locations`: \"us-west-2\" is the home region; list only remote locations"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_fractions_and_operations() {
+        assert_eq!(
+            parse(&format!("{FLEET}[fleet.occupancy]\nempty = 1.5\n")).unwrap_err(),
+            "s.toml:7:9: field `fleet[0].occupancy.empty`: invalid value 1.5: expected a fraction between 0 and 1"
+        );
+        assert!(parse("[faults.rate_limits]\nDescribeGameSession = 5\n")
+            .unwrap_err()
+            .contains("unknown operation \"DescribeGameSession\""));
+    }
+}

@@ -1,0 +1,312 @@
+//! The simulator's HTTP front: protocol detection, SigV4 presence, fault injection, request log.
+
+use super::ops::{self, ApiError, Call};
+use super::wire::{Doc, Protocol};
+use super::{RequestRecord, Simulator, TokenBucket};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+const CBOR_PREFIX: &str = "/service/GameLift/operation/";
+const MAX_BODY: usize = 1 << 20;
+
+/// Serves GameLift on `listener` until `shutdown` completes.
+pub async fn serve(simulator: Simulator, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let simulator = simulator.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let simulator = simulator.clone();
+                async move { simulator.handle(request).await }
+            });
+            // Errors here are dropped connections (injected or by the client): nothing to report.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Returned from the service to make hyper close the connection without an answer.
+#[derive(Debug)]
+struct DropConnection;
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected dropped connection")
+    }
+}
+impl std::error::Error for DropConnection {}
+
+type Answer = Result<Response<Full<Bytes>>, DropConnection>;
+
+fn plain(status: StatusCode, text: String) -> Answer {
+    Ok(Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(text)))
+        .expect("static response parts are valid"))
+}
+
+fn json(value: serde_json::Value) -> Answer {
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(value.to_string())))
+        .expect("static response parts are valid"))
+}
+
+fn encoded(protocol: Protocol, status: u16, body: Vec<u8>) -> Answer {
+    let mut response = Response::builder()
+        .status(status)
+        .header("content-type", protocol.content_type())
+        .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
+    if protocol == Protocol::RpcV2Cbor {
+        response = response.header("smithy-protocol", "rpc-v2-cbor");
+    }
+    Ok(response.body(Full::new(Bytes::from(body))).expect("static response parts are valid"))
+}
+
+fn api_error(protocol: Protocol, error: &ApiError) -> Answer {
+    let mut answer = encoded(protocol, error.status, protocol.encode(&error.to_doc()))?;
+    answer
+        .headers_mut()
+        .insert("x-amzn-errortype", error.code.parse().expect("error codes are valid header values"));
+    Ok(answer)
+}
+
+/// The Region from a SigV4 `Authorization` header's credential scope, if it has one.
+fn signing_region(authorization: &str) -> Option<String> {
+    let scope = authorization.split("Credential=").nth(1)?;
+    let scope = scope.split([',', ' ']).next()?;
+    let parts: Vec<&str> = scope.split('/').collect();
+    (parts.len() == 5).then(|| parts[2].to_string())
+}
+
+impl Simulator {
+    async fn handle(&self, request: Request<Incoming>) -> Answer {
+        let path = request.uri().path().to_string();
+        if path.starts_with("/_simulator/") {
+            return self.control(request).await;
+        }
+        if request.method() != Method::POST {
+            return plain(StatusCode::NOT_FOUND, "GameLift simulator: POST API requests only\n".into());
+        }
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let (protocol, operation) = if let Some(operation) = path.strip_prefix(CBOR_PREFIX) {
+            (Protocol::RpcV2Cbor, operation.to_string())
+        } else if path == "/" && target.is_some() {
+            let target = target.unwrap_or_default();
+            match target.strip_prefix("GameLift.") {
+                Some(operation) => (Protocol::AwsJson11, operation.to_string()),
+                None => {
+                    return api_error(
+                        Protocol::AwsJson11,
+                        &ApiError::unknown_operation(&target),
+                    )
+                }
+            }
+        } else if path.starts_with("/service/") {
+            return api_error(Protocol::RpcV2Cbor, &ApiError::unknown_operation(&path));
+        } else {
+            return plain(StatusCode::NOT_FOUND, format!("GameLift simulator: no API at {path}\n"));
+        };
+        let authorization = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n".into()),
+        };
+        let decoded = protocol.decode(&body);
+        let params = match &decoded {
+            Ok(Doc::Map(members)) => describe_params(members),
+            _ => String::new(),
+        };
+        let (latency, drop, fail, malformed) = self.roll_faults();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let outcome = self.answer(protocol, &operation, authorization.as_deref(), decoded, drop, fail, malformed);
+        let label = match &outcome {
+            Err(DropConnection) => "dropped".to_string(),
+            Ok((label, _)) => label.clone(),
+        };
+        self.lock().requests.push(RequestRecord {
+            operation,
+            protocol: protocol.name(),
+            params,
+            outcome: label,
+            at: Instant::now(),
+        });
+        outcome.map(|(_, response)| response)
+    }
+
+    /// Draws this request's faults, in request order, from the seeded fault stream.
+    fn roll_faults(&self) -> (std::time::Duration, bool, bool, bool) {
+        let mut inner = self.lock();
+        let faults = inner.faults.clone();
+        let rng = &mut inner.fault_rng;
+        let drop = rng.chance(faults.drop_connection_ratio);
+        let fail = rng.chance(faults.server_error_ratio);
+        let malformed = rng.chance(faults.malformed_body_ratio);
+        (faults.latency, drop, fail, malformed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &self,
+        protocol: Protocol,
+        operation: &str,
+        authorization: Option<&str>,
+        decoded: Result<Doc, String>,
+        drop: bool,
+        fail: bool,
+        malformed: bool,
+    ) -> Result<(String, Response<Full<Bytes>>), DropConnection> {
+        let error = |e: ApiError| api_error(protocol, &e).map(|r| (e.code.to_string(), r));
+        if !ops::OPERATION_NAMES.contains(&operation) {
+            return error(ApiError::unknown_operation(operation));
+        }
+        let Some(authorization) = authorization.filter(|a| a.starts_with("AWS4-HMAC-SHA256")) else {
+            return error(ApiError::unauthorized(
+                "Missing Authentication Token: requests must be signed with AWS Signature Version 4.",
+            ));
+        };
+        let region = signing_region(authorization);
+        let members = match decoded {
+            Ok(Doc::Map(members)) => members,
+            Ok(_) => return error(ApiError::invalid("The request body must be a map.")),
+            Err(message) => return error(ApiError::invalid(message)),
+        };
+        if drop {
+            return Err(DropConnection);
+        }
+        let mut inner = self.synced();
+        let now = Instant::now();
+        if let Some(rate) = inner.faults.rate_limits.get(operation).copied() {
+            let bucket = inner
+                .buckets
+                .entry(operation.to_string())
+                .or_insert_with(|| TokenBucket::new(rate));
+            if !bucket.take(now) {
+                drop_guard(inner);
+                return error(ApiError::throttled());
+            }
+        }
+        if fail {
+            drop_guard(inner);
+            return error(ApiError::internal("An internal service error occurred (injected)."));
+        }
+        let call = Call {
+            world: &inner.world,
+            region: region.as_deref(),
+            max_page_size: inner.max_page_size,
+            failing_fleets: &inner.faults.failing_fleets,
+        };
+        let result = ops::dispatch(&call, operation, &members);
+        drop_guard(inner);
+        match result {
+            Err(e) => error(e),
+            Ok(_) if malformed => {
+                let garbage = match protocol {
+                    Protocol::RpcV2Cbor => vec![0xbf, 0x6c, b'G', b'a', b'm', 0xff, 0x00],
+                    Protocol::AwsJson11 => b"{\"GameSessions\": [{\"Status\": ".to_vec(),
+                };
+                encoded(protocol, 200, garbage).map(|r| ("malformed".to_string(), r))
+            }
+            Ok(doc) => encoded(protocol, 200, protocol.encode(&doc)).map(|r| ("ok".to_string(), r)),
+        }
+    }
+
+    /// Out-of-band control for clients in other processes (scripts, benchmarks).
+    async fn control(&self, request: Request<Incoming>) -> Answer {
+        let path = request.uri().path().to_string();
+        let query = request.uri().query().unwrap_or("").to_string();
+        match (request.method().clone(), path.as_str()) {
+            (Method::GET, "/_simulator/sessions") => json(serde_json::Value::Array(
+                self.sessions()
+                    .into_iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "FleetId": s.fleet_id, "Location": s.location, "GameSessionId": s.game_session_id,
+                            "Status": s.status, "StatusReason": s.status_reason,
+                            "CurrentPlayerSessionCount": s.current_players,
+                            "MaximumPlayerSessionCount": s.max_players,
+                            "PlayerSessionCreationPolicy": if s.accept_all { "ACCEPT_ALL" } else { "DENY_ALL" },
+                            "CreationTimeMs": s.creation_time_ms, "TerminationTimeMs": s.termination_time_ms,
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::GET, "/_simulator/requests") => json(serde_json::Value::Array(
+                self.requests()
+                    .into_iter()
+                    .map(|r| serde_json::json!({"Operation": r.operation, "Protocol": r.protocol, "Params": r.params, "Outcome": r.outcome}))
+                    .collect(),
+            )),
+            (Method::POST, "/_simulator/advance") => {
+                let seconds = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("seconds="))
+                    .and_then(|v| v.parse::<u64>().ok());
+                match seconds {
+                    Some(seconds) => {
+                        self.advance(std::time::Duration::from_secs(seconds));
+                        json(serde_json::json!({"NowMs": self.now_ms()}))
+                    }
+                    None => plain(StatusCode::BAD_REQUEST, "expected ?seconds=<integer>\n".into()),
+                }
+            }
+            _ => plain(StatusCode::NOT_FOUND, format!("no simulator control endpoint {path}\n")),
+        }
+    }
+}
+
+/// Releases the world lock before any await or encoding work.
+fn drop_guard<T>(guard: T) {
+    drop(guard);
+}
+
+fn describe_params(members: &BTreeMap<String, Doc>) -> String {
+    let mut parts = Vec::new();
+    for (key, value) in members {
+        let text = match (key.as_str(), value) {
+            ("NextToken", _) => "\"<token>\"".to_string(),
+            (_, Doc::Str(s)) => format!("{s:?}"),
+            (_, Doc::Int(i)) => i.to_string(),
+            (_, Doc::List(items)) => format!("[{} items]", items.len()),
+            (_, other) => format!("{other:?}"),
+        };
+        parts.push(format!("\"{key}\":{text}"));
+    }
+    format!("{{{}}}", parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_region_from_sigv4_scope() {
+        let header = "AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-west-1/gamelift/aws4_request, SignedHeaders=host, Signature=abc";
+        assert_eq!(signing_region(header).as_deref(), Some("eu-west-1"));
+        assert_eq!(signing_region("AWS4-HMAC-SHA256 nothing"), None);
+    }
+}
