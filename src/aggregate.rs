@@ -52,7 +52,10 @@ pub fn is_live(status: &str) -> bool {
 
 impl LiveTotals {
     pub fn add(&mut self, s: &SessionFacts) {
-        *self.sessions.entry((s.status.to_string(), s.status_reason.to_string())).or_default() += 1;
+        *self
+            .sessions
+            .entry((s.status.to_string(), s.status_reason.to_string()))
+            .or_default() += 1;
         if s.status != "ACTIVE" {
             return;
         }
@@ -75,7 +78,10 @@ impl LiveTotals {
 
 impl HistoryTotals {
     pub fn add(&mut self, s: &SessionFacts) {
-        *self.sessions.entry((s.status.to_string(), s.status_reason.to_string())).or_default() += 1;
+        *self
+            .sessions
+            .entry((s.status.to_string(), s.status_reason.to_string()))
+            .or_default() += 1;
         if s.status_reason == "INTERRUPTED" {
             if let Some(ended) = s.termination_ms {
                 self.last_interruption_ms = Some(self.last_interruption_ms.map_or(ended, |m| m.max(ended)));
@@ -103,10 +109,18 @@ mod tests {
     #[test]
     fn occupancy_and_slots() {
         let mut totals = LiveTotals::default();
-        for s in [active(0, 10, true), active(4, 10, true), active(10, 10, true), active(3, 10, false)] {
+        for s in [
+            active(0, 10, true),
+            active(4, 10, true),
+            active(10, 10, true),
+            active(3, 10, false),
+        ] {
             totals.add(&s);
         }
-        assert_eq!((totals.players, totals.player_slots, totals.open_slots), (17, 40, 16));
+        assert_eq!(
+            (totals.players, totals.player_slots, totals.open_slots),
+            (17, 40, 16)
+        );
         assert_eq!((totals.empty, totals.partial, totals.full), (1, 2, 1));
         assert_eq!(totals.sessions[&("ACTIVE".to_string(), String::new())], 4);
     }
@@ -123,6 +137,9 @@ mod tests {
             });
         }
         assert_eq!(totals.last_interruption_ms, Some(9_000));
-        assert_eq!(totals.sessions[&("TERMINATED".to_string(), "INTERRUPTED".to_string())], 3);
+        assert_eq!(
+            totals.sessions[&("TERMINATED".to_string(), "INTERRUPTED".to_string())],
+            3
+        );
     }
 }

@@ -5,7 +5,9 @@ use crate::config::AwsConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
-use aws_sdk_gamelift::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
+use aws_sdk_gamelift::config::interceptors::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_gamelift::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use aws_sdk_gamelift::error::{BoxError, ProvideErrorMetadata};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -51,13 +53,17 @@ impl FailureReason {
     /// Classifies an AWS error code (and HTTP status, when the code is missing).
     pub fn from_code(code: Option<&str>, status: Option<u16>) -> FailureReason {
         match code {
-            Some("ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded") => {
-                FailureReason::Throttled
-            }
+            Some(
+                "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded",
+            ) => FailureReason::Throttled,
             Some("NotFoundException") => FailureReason::NotFound,
             Some(
-                "UnauthorizedException" | "AccessDeniedException" | "ExpiredTokenException"
-                | "UnrecognizedClientException" | "InvalidSignatureException" | "MissingAuthenticationTokenException",
+                "UnauthorizedException"
+                | "AccessDeniedException"
+                | "ExpiredTokenException"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "MissingAuthenticationTokenException",
             ) => FailureReason::Unauthorized,
             Some("InvalidRequestException" | "ValidationException" | "UnsupportedRegionException") => {
                 FailureReason::InvalidRequest
@@ -98,7 +104,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     if let Some(service) = error.as_service_error() {
-        return format!("{}: {}", service.code().unwrap_or("error"), service.message().unwrap_or("no message"));
+        return format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("no message")
+        );
     }
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
@@ -141,7 +151,10 @@ impl ApiMetrics {
 
     /// Sum of attempts over all operations (for "calls per sweep" in logs).
     pub fn total_requests(&self) -> u64 {
-        crate::discovery::OPERATIONS.iter().map(|op| self.requests.with_label_values(&[*op]).get()).sum()
+        crate::discovery::OPERATIONS
+            .iter()
+            .map(|op| self.requests.with_label_values(&[*op]).get())
+            .sum()
     }
 }
 
@@ -151,7 +164,8 @@ struct AttemptCounter {
 }
 
 fn operation_name(cfg: &ConfigBag) -> String {
-    cfg.load::<Metadata>().map_or_else(|| "unknown".to_string(), |m| m.name().to_string())
+    cfg.load::<Metadata>()
+        .map_or_else(|| "unknown".to_string(), |m| m.name().to_string())
 }
 
 impl std::fmt::Debug for ApiMetrics {
@@ -171,7 +185,10 @@ impl Intercept for AttemptCounter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.metrics.requests.with_label_values(&[&operation_name(cfg)]).inc();
+        self.metrics
+            .requests
+            .with_label_values(&[&operation_name(cfg)])
+            .inc();
         Ok(())
     }
 
@@ -181,7 +198,9 @@ impl Intercept for AttemptCounter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(Err(error)) = context.output_or_error() else { return Ok(()) };
+        let Some(Err(error)) = context.output_or_error() else {
+            return Ok(());
+        };
         let status = context.response().map(|r| r.status().as_u16());
         let reason = if error.is_timeout_error() {
             FailureReason::Timeout
@@ -216,7 +235,9 @@ fn error_code(error: &aws_smithy_runtime_api::client::interceptors::context::Err
     if let Some(e) = error.downcast_ref::<describe_fleet_attributes::DescribeFleetAttributesError>() {
         return e.code();
     }
-    if let Some(e) = error.downcast_ref::<describe_fleet_location_attributes::DescribeFleetLocationAttributesError>() {
+    if let Some(e) =
+        error.downcast_ref::<describe_fleet_location_attributes::DescribeFleetLocationAttributesError>()
+    {
         return e.code();
     }
     None
@@ -261,7 +282,13 @@ pub struct RegionClient {
 
 /// Static credentials for the simulator; never valid on AWS.
 pub fn simulator_credentials() -> Credentials {
-    Credentials::new("AKIDSIMULATOR", "simulator-secret", None, None, "gamelift-simulator")
+    Credentials::new(
+        "AKIDSIMULATOR",
+        "simulator-secret",
+        None,
+        None,
+        "gamelift-simulator",
+    )
 }
 
 /// Resolves the Regions to sweep: the configured ones, or the default chain's.
@@ -310,7 +337,9 @@ pub async fn clients(
                     .connect_timeout(config.request_timeout.min(Duration::from_secs(5)))
                     .build(),
             )
-            .interceptor(AttemptCounter { metrics: metrics.clone() })
+            .interceptor(AttemptCounter {
+                metrics: metrics.clone(),
+            })
             .build();
         out.push(RegionClient {
             region: region.clone(),
@@ -327,11 +356,26 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_bounded_reasons() {
-        assert_eq!(FailureReason::from_code(Some("ThrottlingException"), Some(400)), FailureReason::Throttled);
-        assert_eq!(FailureReason::from_code(Some("NotFoundException"), Some(400)), FailureReason::NotFound);
-        assert_eq!(FailureReason::from_code(Some("ExpiredTokenException"), Some(400)), FailureReason::Unauthorized);
-        assert_eq!(FailureReason::from_code(None, Some(503)), FailureReason::ServerError);
-        assert_eq!(FailureReason::from_code(Some("Weird"), Some(400)), FailureReason::Other);
+        assert_eq!(
+            FailureReason::from_code(Some("ThrottlingException"), Some(400)),
+            FailureReason::Throttled
+        );
+        assert_eq!(
+            FailureReason::from_code(Some("NotFoundException"), Some(400)),
+            FailureReason::NotFound
+        );
+        assert_eq!(
+            FailureReason::from_code(Some("ExpiredTokenException"), Some(400)),
+            FailureReason::Unauthorized
+        );
+        assert_eq!(
+            FailureReason::from_code(None, Some(503)),
+            FailureReason::ServerError
+        );
+        assert_eq!(
+            FailureReason::from_code(Some("Weird"), Some(400)),
+            FailureReason::Other
+        );
         assert_eq!(FailureReason::Throttled.to_string(), "throttled");
     }
 

@@ -76,7 +76,10 @@ impl Glob {
         if pattern.is_empty() {
             return Err("empty pattern: expected a fleet id, name, or glob such as \"prod-*\"".into());
         }
-        if let Some(c) = pattern.chars().find(|c| "[]{}!\\".contains(*c) || c.is_whitespace()) {
+        if let Some(c) = pattern
+            .chars()
+            .find(|c| "[]{}!\\".contains(*c) || c.is_whitespace())
+        {
             return Err(format!(
                 "invalid glob {pattern:?}: unsupported character {c:?} (only * and ? are special)"
             ));
@@ -214,14 +217,18 @@ fn listen_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>,
 fn check_region(text: &str) -> Result<(), String> {
     let valid = !text.is_empty()
         && text.len() <= 64
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && text.contains('-');
     if valid {
         Ok(())
     } else if text.is_empty() {
         Err("empty region: expected an AWS Region code such as \"us-west-2\"".into())
     } else {
-        Err(format!("invalid region {text:?}: expected an AWS Region code such as \"us-west-2\""))
+        Err(format!(
+            "invalid region {text:?}: expected an AWS Region code such as \"us-west-2\""
+        ))
     }
 }
 
@@ -247,7 +254,9 @@ fn regions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Er
 
 fn endpoint_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let text = String::deserialize(d)?;
-    let rest = text.strip_prefix("http://").or_else(|| text.strip_prefix("https://"));
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"));
     match rest {
         Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(Some(text)),
         _ => Err(custom(format!(
@@ -269,7 +278,9 @@ fn positive_rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Erro
     if value > 0.0 && value.is_finite() {
         Ok(Some(value))
     } else {
-        Err(custom(format!("invalid value {value}: expected requests per second above 0")))
+        Err(custom(format!(
+            "invalid value {value}: expected requests per second above 0"
+        )))
     }
 }
 
@@ -278,7 +289,9 @@ fn attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     if (1..=10).contains(&value) {
         Ok(Some(value))
     } else {
-        Err(custom(format!("invalid value {value}: expected 1 to 10 attempts")))
+        Err(custom(format!(
+            "invalid value {value}: expected 1 to 10 attempts"
+        )))
     }
 }
 
@@ -291,7 +304,9 @@ fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>
     let text = String::deserialize(d)?;
     let value = duration::parse(&text).map_err(custom)?;
     if value.is_zero() {
-        return Err(custom(format!("invalid duration {text:?}: expected more than zero")));
+        return Err(custom(format!(
+            "invalid duration {text:?}: expected more than zero"
+        )));
     }
     Ok(Some(value))
 }
@@ -353,8 +368,14 @@ impl Config {
         };
         let sweep = SweepConfig {
             interval: raw.sweep.interval.unwrap_or(defaults.sweep.interval),
-            history_interval: raw.sweep.history_interval.unwrap_or(defaults.sweep.history_interval),
-            discovery_interval: raw.sweep.discovery_interval.unwrap_or(defaults.sweep.discovery_interval),
+            history_interval: raw
+                .sweep
+                .history_interval
+                .unwrap_or(defaults.sweep.history_interval),
+            discovery_interval: raw
+                .sweep
+                .discovery_interval
+                .unwrap_or(defaults.sweep.discovery_interval),
             page_size: raw.sweep.page_size.unwrap_or(defaults.sweep.page_size),
             concurrency: raw.sweep.concurrency.unwrap_or(defaults.sweep.concurrency),
             timeout: raw.sweep.timeout.unwrap_or(defaults.sweep.timeout),
@@ -375,7 +396,10 @@ impl Config {
                 request_timeout: raw.aws.request_timeout.unwrap_or(defaults.aws.request_timeout),
             },
             sweep,
-            fleets: FleetFilter { include: raw.fleets.include, exclude: raw.fleets.exclude },
+            fleets: FleetFilter {
+                include: raw.fleets.include,
+                exclude: raw.fleets.exclude,
+            },
         })
     }
 
@@ -398,14 +422,26 @@ impl Config {
     /// The effective config as TOML, for `--check-config`.
     pub fn to_toml(&self) -> String {
         let quote = |s: &str| format!("{s:?}");
-        let list = |items: Vec<&str>| format!("[{}]", items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", "));
+        let list = |items: Vec<&str>| {
+            format!(
+                "[{}]",
+                items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")
+            )
+        };
         let mut out = String::new();
         let _ = writeln!(out, "[server]\nlisten = {}\n", quote(&self.listen.to_string()));
         let _ = writeln!(out, "[aws]");
         if self.aws.regions.is_empty() {
-            let _ = writeln!(out, "# regions: from the default AWS chain (AWS_REGION, profile, instance metadata)");
+            let _ = writeln!(
+                out,
+                "# regions: from the default AWS chain (AWS_REGION, profile, instance metadata)"
+            );
         } else {
-            let _ = writeln!(out, "regions = {}", list(self.aws.regions.iter().map(String::as_str).collect()));
+            let _ = writeln!(
+                out,
+                "regions = {}",
+                list(self.aws.regions.iter().map(String::as_str).collect())
+            );
         }
         if let Some(url) = &self.aws.endpoint_url {
             let _ = writeln!(out, "endpoint_url = {}", quote(url));
@@ -413,9 +449,17 @@ impl Config {
         if let Some(profile) = &self.aws.profile {
             let _ = writeln!(out, "profile = {}", quote(profile));
         }
-        let _ = writeln!(out, "max_requests_per_second = {}", self.aws.max_requests_per_second);
+        let _ = writeln!(
+            out,
+            "max_requests_per_second = {}",
+            self.aws.max_requests_per_second
+        );
         let _ = writeln!(out, "max_attempts = {}", self.aws.max_attempts);
-        let _ = writeln!(out, "request_timeout = {}\n", quote(&duration::format(self.aws.request_timeout)));
+        let _ = writeln!(
+            out,
+            "request_timeout = {}\n",
+            quote(&duration::format(self.aws.request_timeout))
+        );
         let s = &self.sweep;
         let _ = writeln!(out, "[sweep]");
         for (key, value) in [
@@ -427,10 +471,22 @@ impl Config {
         ] {
             let _ = writeln!(out, "{key} = {}", quote(&duration::format(value)));
         }
-        let _ = writeln!(out, "page_size = {}\nconcurrency = {}\n", s.page_size, s.concurrency);
+        let _ = writeln!(
+            out,
+            "page_size = {}\nconcurrency = {}\n",
+            s.page_size, s.concurrency
+        );
         let _ = writeln!(out, "[fleets]");
-        let _ = writeln!(out, "include = {}", list(self.fleets.include.iter().map(Glob::as_str).collect()));
-        let _ = writeln!(out, "exclude = {}", list(self.fleets.exclude.iter().map(Glob::as_str).collect()));
+        let _ = writeln!(
+            out,
+            "include = {}",
+            list(self.fleets.include.iter().map(Glob::as_str).collect())
+        );
+        let _ = writeln!(
+            out,
+            "exclude = {}",
+            list(self.fleets.exclude.iter().map(Glob::as_str).collect())
+        );
         out
     }
 }
@@ -446,7 +502,13 @@ mod tests {
     #[test]
     fn empty_file_gives_defaults() {
         let config = parse("").unwrap();
-        assert_eq!(Config { source: config.source.clone(), ..Config::default() }, config);
+        assert_eq!(
+            Config {
+                source: config.source.clone(),
+                ..Config::default()
+            },
+            config
+        );
     }
 
     #[test]
@@ -464,7 +526,10 @@ mod tests {
         assert!(g.matches("prod-shooter-eu1"));
         assert!(!g.matches("prod-shooter-eu"));
         assert!(!g.matches("staging-x-eu1"));
-        let filter = FleetFilter { include: vec![Glob::parse("fleet-1*").unwrap()], exclude: vec![Glob::parse("*-old").unwrap()] };
+        let filter = FleetFilter {
+            include: vec![Glob::parse("fleet-1*").unwrap()],
+            exclude: vec![Glob::parse("*-old").unwrap()],
+        };
         assert!(filter.accepts("fleet-123", "arena"));
         assert!(!filter.accepts("fleet-123", "arena-old"));
         assert!(!filter.accepts("fleet-999", "arena"));

@@ -9,7 +9,8 @@ use std::path::Path;
 pub const SCENARIO: &str = include_str!("../config/scenarios/demo.toml");
 
 pub fn scenario() -> Scenario {
-    Scenario::parse(Path::new("config/scenarios/demo.toml"), SCENARIO).expect("the built-in demo scenario is valid")
+    Scenario::parse(Path::new("config/scenarios/demo.toml"), SCENARIO)
+        .expect("the built-in demo scenario is valid")
 }
 
 /// Starts the simulator on loopback and points `config` at it.

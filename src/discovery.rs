@@ -45,14 +45,22 @@ fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
     operation: &'static str,
     error: aws_sdk_gamelift::error::SdkError<E>,
 ) -> DiscoveryError {
-    DiscoveryError { operation, reason: FailureReason::of(&error), message: crate::aws::describe(&error) }
+    DiscoveryError {
+        operation,
+        reason: FailureReason::of(&error),
+        message: crate::aws::describe(&error),
+    }
 }
 
 /// Discovers the fleets of one Region that pass `filter`, with their locations.
 ///
 /// A failure to list or describe fleets fails discovery as a whole (the caller keeps the
 /// previous fleet list); a failure to list one fleet's locations falls back to its home Region.
-pub async fn discover(client: &RegionClient, filter: &FleetFilter, page_size: u32) -> Result<Vec<Fleet>, DiscoveryError> {
+pub async fn discover(
+    client: &RegionClient,
+    filter: &FleetFilter,
+    page_size: u32,
+) -> Result<Vec<Fleet>, DiscoveryError> {
     let mut ids = Vec::new();
     let mut token = None;
     loop {
@@ -82,15 +90,23 @@ pub async fn discover(client: &RegionClient, filter: &FleetFilter, page_size: u3
             .await
             .map_err(|e| failure("DescribeFleetAttributes", e))?;
         for attributes in described.fleet_attributes() {
-            let (Some(id), name) = (attributes.fleet_id(), attributes.name().unwrap_or_default()) else { continue };
+            let (Some(id), name) = (attributes.fleet_id(), attributes.name().unwrap_or_default()) else {
+                continue;
+            };
             if !filter.accepts(id, name) {
                 continue;
             }
             fleets.push(Fleet {
                 fleet_id: id.to_string(),
                 name: name.to_string(),
-                fleet_type: attributes.fleet_type().map_or("ON_DEMAND", |t| t.as_str()).to_string(),
-                compute_type: attributes.compute_type().map_or("EC2", |t| t.as_str()).to_string(),
+                fleet_type: attributes
+                    .fleet_type()
+                    .map_or("ON_DEMAND", |t| t.as_str())
+                    .to_string(),
+                compute_type: attributes
+                    .compute_type()
+                    .map_or("EC2", |t| t.as_str())
+                    .to_string(),
                 home_region: client.region.clone(),
                 locations: vec![client.region.clone()],
             });
@@ -114,7 +130,11 @@ pub async fn discover(client: &RegionClient, filter: &FleetFilter, page_size: u3
     Ok(fleets)
 }
 
-async fn locations(client: &RegionClient, fleet_id: &str, page_size: u32) -> Result<Vec<String>, DiscoveryError> {
+async fn locations(
+    client: &RegionClient,
+    fleet_id: &str,
+    page_size: u32,
+) -> Result<Vec<String>, DiscoveryError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -130,7 +150,12 @@ async fn locations(client: &RegionClient, fleet_id: &str, page_size: u32) -> Res
         let page = match result {
             Ok(page) => page,
             // Regions without multi-location support have only the home Region.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_unsupported_region_exception()) => return Ok(out),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_unsupported_region_exception()) =>
+            {
+                return Ok(out)
+            }
             Err(e) => return Err(failure("DescribeFleetLocationAttributes", e)),
         };
         for attributes in page.location_attributes() {

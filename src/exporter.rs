@@ -21,7 +21,9 @@ use tokio::sync::{Mutex, Semaphore};
 const LEDGER_RETENTION_MS: i64 = 31 * 86_400_000;
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[derive(Debug, Default)]
@@ -96,7 +98,10 @@ impl Exporter {
         let published = Published::new();
         registry.register(Box::new(published.clone()))?;
         let build_info = GaugeVec::new(
-            Opts::new("gamelift_exporter_build_info", "Build of the running exporter; always 1."),
+            Opts::new(
+                "gamelift_exporter_build_info",
+                "Build of the running exporter; always 1.",
+            ),
             &["version", "revision", "rustversion"],
         )?;
         build_info
@@ -108,14 +113,20 @@ impl Exporter {
             .set(1.0);
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
 
         let regions = aws::resolve_regions(&config.aws).await?;
         let clients = aws::clients(&config.aws, &regions, &api, options.credentials).await;
         let state = State {
             regions: clients
                 .into_iter()
-                .map(|client| RegionState { client, last_discovery: None, swept: false })
+                .map(|client| RegionState {
+                    client,
+                    last_discovery: None,
+                    swept: false,
+                })
                 .collect(),
             fleets: BTreeMap::new(),
             last_duration: None,
@@ -162,11 +173,18 @@ impl Exporter {
         let mut tasks = tokio::task::JoinSet::new();
         let now = Instant::now();
         let history_interval = self.config.sweep.history_interval;
-        let clients: HashMap<String, RegionClient> =
-            state.regions.iter().map(|r| (r.client.region.clone(), r.client.clone())).collect();
+        let clients: HashMap<String, RegionClient> = state
+            .regions
+            .iter()
+            .map(|r| (r.client.region.clone(), r.client.clone()))
+            .collect();
         for (fleet_id, fleet_state) in state.fleets.iter_mut() {
-            let Some(fleet) = fleet_state.fleet.clone() else { continue };
-            let Some(client) = clients.get(&fleet.home_region).cloned() else { continue };
+            let Some(fleet) = fleet_state.fleet.clone() else {
+                continue;
+            };
+            let Some(client) = clients.get(&fleet.home_region).cloned() else {
+                continue;
+            };
             let pass = match fleet_state.last_full {
                 Some(last) if now.duration_since(last) < history_interval => Pass::Live,
                 _ => Pass::Full,
@@ -179,9 +197,24 @@ impl Exporter {
             let timeout = self.config.sweep.timeout;
             let since_ms = self.started_ms;
             tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
-                let ledger = InterruptionLedger { counted: &counted, since_ms, baseline, now_ms: now_ms() };
-                let work = sweep::sweep_fleet(&client, &fleet.fleet_id, &fleet.home_region, pass, page_size, &ledger);
+                let _permit = semaphore
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                let ledger = InterruptionLedger {
+                    counted: &counted,
+                    since_ms,
+                    baseline,
+                    now_ms: now_ms(),
+                };
+                let work = sweep::sweep_fleet(
+                    &client,
+                    &fleet.fleet_id,
+                    &fleet.home_region,
+                    pass,
+                    page_size,
+                    &ledger,
+                );
                 let result = match tokio::time::timeout(timeout, work).await {
                     Ok(result) => result,
                     Err(_) => Err(SweepError {
@@ -204,7 +237,9 @@ impl Exporter {
                     continue;
                 }
             };
-            let Some(fleet_state) = state.fleets.get_mut(&fleet_id) else { continue };
+            let Some(fleet_state) = state.fleets.get_mut(&fleet_id) else {
+                continue;
+            };
             fleet_state.counted = counted;
             match result {
                 Ok(found) => {
@@ -260,7 +295,10 @@ impl Exporter {
         let page_size = self.config.sweep.page_size;
         let mut discovered: Vec<(String, Vec<Fleet>)> = Vec::new();
         for region in state.regions.iter_mut() {
-            if region.last_discovery.is_some_and(|last| last.elapsed() < interval) {
+            if region
+                .last_discovery
+                .is_some_and(|last| last.elapsed() < interval)
+            {
                 continue;
             }
             match discovery::discover(&region.client, &self.config.fleets, page_size).await {
@@ -323,7 +361,10 @@ impl Exporter {
                 })
             })
             .collect();
-        Snapshot { fleets, sweep_duration_seconds: state.last_duration }
+        Snapshot {
+            fleets,
+            sweep_duration_seconds: state.last_duration,
+        }
     }
 
     /// Sweeps every `sweep.interval` until `shutdown` resolves. Sweeps never overlap: a sweep
@@ -356,9 +397,15 @@ fn apply(state: &mut FleetState, pass: Pass, found: PassResult, now: Instant) {
         state.last_full = Some(now);
     }
     for interruption in found.interruptions {
-        if state.counted.insert(interruption.session_key, interruption.ended_ms).is_none() {
+        if state
+            .counted
+            .insert(interruption.session_key, interruption.ended_ms)
+            .is_none()
+        {
             *state.interruptions.entry(interruption.location).or_insert(0) += 1;
         }
     }
-    state.counted.retain(|_, ended| *ended > now_ms - LEDGER_RETENTION_MS);
+    state
+        .counted
+        .retain(|_, ended| *ended > now_ms - LEDGER_RETENTION_MS);
 }

@@ -59,11 +59,21 @@ fn route(exporter: &Exporter, request: &Request<Incoming>) -> Response<Full<Byte
     let path = request.uri().path();
     let known = matches!(path, "/" | "/metrics" | "/-/healthy" | "/-/ready");
     if !known {
-        return text(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "404 page not found\n");
+        return text(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "404 page not found\n",
+        );
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "405 method not allowed\n");
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "405 method not allowed\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
         return response;
     }
     let mut response = match path {

@@ -45,14 +45,21 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.command {
-        Some(Command::Simulate { scenario, listen, speed }) => runtime.block_on(simulate(&scenario, listen, speed)),
+        Some(Command::Simulate {
+            scenario,
+            listen,
+            speed,
+        }) => runtime.block_on(simulate(&scenario, listen, speed)),
         None => runtime.block_on(run(config, args.demo)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("gamelift-exporter: {error:#}");
-            let is_config = error.chain().any(|e| e.downcast_ref::<gamelift_exporter::tomlfile::FileError>().is_some());
+            let is_config = error.chain().any(|e| {
+                e.downcast_ref::<gamelift_exporter::tomlfile::FileError>()
+                    .is_some()
+            });
             ExitCode::from(if is_config { EXIT_CONFIG } else { EXIT_RUNTIME })
         }
     }
@@ -61,7 +68,9 @@ fn main() -> ExitCode {
 fn init_logging(args: &Args) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
         .map_err(|e| format!("invalid --log-level {:?}: {e}", args.log_level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -124,9 +133,15 @@ async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
 
 async fn simulate(path: &std::path::Path, listen: std::net::SocketAddr, speed: f64) -> anyhow::Result<()> {
     let scenario = Scenario::load(path)?;
-    let clock = if speed > 0.0 { Clock::Wall { speed } } else { Clock::Manual };
+    let clock = if speed > 0.0 {
+        Clock::Wall { speed }
+    } else {
+        Clock::Manual
+    };
     let simulator = Simulator::new(&scenario, clock);
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
     // Scripts read this line to find the port when --listen uses port 0.
     println!("simulator listening on http://{address}");

@@ -79,7 +79,13 @@ impl Snapshot {
         let info = gauge(
             "gamelift_fleet_info",
             "Fleet metadata; always 1. fleet_type is SPOT or ON_DEMAND. Refreshed by fleet discovery.",
-            &["fleet_id", "fleet_name", "fleet_type", "compute_type", "home_region"],
+            &[
+                "fleet_id",
+                "fleet_name",
+                "fleet_type",
+                "compute_type",
+                "home_region",
+            ],
         );
         let up = gauge(
             "gamelift_exporter_fleet_up",
@@ -100,7 +106,8 @@ impl Snapshot {
         for view in &self.fleets {
             let f = &view.fleet;
             let id = f.fleet_id.as_str();
-            info.with_label_values(&[id, &f.name, &f.fleet_type, &f.compute_type, &f.home_region]).set(1.0);
+            info.with_label_values(&[id, &f.name, &f.fleet_type, &f.compute_type, &f.home_region])
+                .set(1.0);
             up.with_label_values(&[id]).set(if view.up { 1.0 } else { 0.0 });
             if let Some(seconds) = view.last_success_seconds {
                 last_success.with_label_values(&[id]).set(seconds);
@@ -115,16 +122,24 @@ impl Snapshot {
                     sessions.with_label_values(&[id, loc, status, ""]).set(0.0);
                 }
                 for ((status, reason), count) in live.sessions.iter().chain(history.sessions.iter()) {
-                    sessions.with_label_values(&[id, loc, status, reason]).set(*count as f64);
+                    sessions
+                        .with_label_values(&[id, loc, status, reason])
+                        .set(*count as f64);
                 }
                 players.with_label_values(&[id, loc]).set(live.players as f64);
                 slots.with_label_values(&[id, loc]).set(live.player_slots as f64);
                 open.with_label_values(&[id, loc]).set(live.open_slots as f64);
-                for (name, value) in [("empty", live.empty), ("partial", live.partial), ("full", live.full)] {
+                for (name, value) in [
+                    ("empty", live.empty),
+                    ("partial", live.partial),
+                    ("full", live.full),
+                ] {
                     occupancy.with_label_values(&[id, loc, name]).set(value as f64);
                 }
                 if let Some(ms) = history.last_interruption_ms {
-                    last_interruption.with_label_values(&[id, loc]).set(ms as f64 / 1000.0);
+                    last_interruption
+                        .with_label_values(&[id, loc])
+                        .set(ms as f64 / 1000.0);
                 }
             }
         }
@@ -132,10 +147,23 @@ impl Snapshot {
             duration.with_label_values::<&str>(&[]).set(seconds);
         }
         let collectors: [&dyn Collector; 11] = [
-            &sessions, &players, &slots, &open, &occupancy, &interruptions, &last_interruption, &info, &up,
-            &last_success, &duration,
+            &sessions,
+            &players,
+            &slots,
+            &open,
+            &occupancy,
+            &interruptions,
+            &last_interruption,
+            &info,
+            &up,
+            &last_success,
+            &duration,
         ];
-        collectors.iter().flat_map(|c| c.collect()).filter(|f| !f.get_metric().is_empty()).collect()
+        collectors
+            .iter()
+            .flat_map(|c| c.collect())
+            .filter(|f| !f.get_metric().is_empty())
+            .collect()
     }
 }
 

@@ -165,7 +165,9 @@ fn note_interruption(
     facts: &SessionFacts,
     ledger: &InterruptionLedger,
 ) {
-    let Some(id) = session.game_session_id() else { return };
+    let Some(id) = session.game_session_id() else {
+        return;
+    };
     let key = session_key(id);
     if ledger.counted.contains_key(&key) {
         return;
@@ -178,5 +180,9 @@ fn note_interruption(
         None if ledger.baseline => return,
         None => ledger.now_ms,
     };
-    result.interruptions.push(Interruption { session_key: key, location: location.to_string(), ended_ms });
+    result.interruptions.push(Interruption {
+        session_key: key,
+        location: location.to_string(),
+        ended_ms,
+    });
 }

@@ -59,9 +59,8 @@ impl FileError {
 
 /// Reads and parses `file`.
 pub fn load<T: DeserializeOwned>(file: &Path) -> Result<(T, String), FileError> {
-    let text = std::fs::read_to_string(file).map_err(|err| {
-        FileError::whole_file(file, None, format!("cannot read file: {err}"))
-    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| FileError::whole_file(file, None, format!("cannot read file: {err}")))?;
     let value = parse(file, &text)?;
     Ok((value, text))
 }

@@ -69,12 +69,17 @@ struct TokenBucket {
 
 impl TokenBucket {
     fn new(rate: f64) -> Self {
-        TokenBucket { rate, tokens: rate.max(1.0), updated: Instant::now() }
+        TokenBucket {
+            rate,
+            tokens: rate.max(1.0),
+            updated: Instant::now(),
+        }
     }
 
     fn take(&mut self, now: Instant) -> bool {
         let capacity = self.rate.max(1.0);
-        self.tokens = (self.tokens + now.duration_since(self.updated).as_secs_f64() * self.rate).min(capacity);
+        self.tokens =
+            (self.tokens + now.duration_since(self.updated).as_secs_f64() * self.rate).min(capacity);
         self.updated = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -116,7 +121,9 @@ impl Simulator {
             fault_rng: Rng::new(scenario.seed, &[0xFA017]),
             requests: Vec::new(),
         };
-        Simulator { inner: Arc::new(Mutex::new(inner)) }
+        Simulator {
+            inner: Arc::new(Mutex::new(inner)),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -149,8 +156,14 @@ impl Simulator {
     pub fn interrupt(&self, fleet_id: &str, location: &str, count: usize) -> Result<Vec<String>, String> {
         let mut inner = self.synced();
         let seqs = inner.world.interrupt(fleet_id, location, count)?;
-        let fleet = inner.world.fleet(fleet_id).expect("fleet exists: interrupt succeeded");
-        Ok(seqs.iter().map(|seq| ops::session_arn(fleet, &fleet.sessions[seq])).collect())
+        let fleet = inner
+            .world
+            .fleet(fleet_id)
+            .expect("fleet exists: interrupt succeeded");
+        Ok(seqs
+            .iter()
+            .map(|seq| ops::session_arn(fleet, &fleet.sessions[seq]))
+            .collect())
     }
 
     pub fn delete_fleet(&self, fleet_id: &str) -> bool {
@@ -205,7 +218,12 @@ impl Simulator {
 
     /// Fleet ids with their locations (home Region first).
     pub fn fleets(&self) -> Vec<(String, Vec<String>)> {
-        self.synced().world.fleets.iter().map(|f| (f.spec.id.clone(), f.locations.clone())).collect()
+        self.synced()
+            .world
+            .fleets
+            .iter()
+            .map(|f| (f.spec.id.clone(), f.locations.clone()))
+            .collect()
     }
 
     /// Number of visible sessions with `status`, for quick checks.
@@ -233,7 +251,11 @@ impl Simulator {
             })
             .await;
         });
-        Ok(RunningSimulator { simulator, url, _stop: stop })
+        Ok(RunningSimulator {
+            simulator,
+            url,
+            _stop: stop,
+        })
     }
 }
 

@@ -15,19 +15,39 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError { code: "InvalidRequestException", status: 400, message: message.into() }
+        ApiError {
+            code: "InvalidRequestException",
+            status: 400,
+            message: message.into(),
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError { code: "NotFoundException", status: 400, message: message.into() }
+        ApiError {
+            code: "NotFoundException",
+            status: 400,
+            message: message.into(),
+        }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        ApiError { code: "UnauthorizedException", status: 400, message: message.into() }
+        ApiError {
+            code: "UnauthorizedException",
+            status: 400,
+            message: message.into(),
+        }
     }
     pub fn throttled() -> Self {
-        ApiError { code: "ThrottlingException", status: 400, message: "Rate exceeded".into() }
+        ApiError {
+            code: "ThrottlingException",
+            status: 400,
+            message: "Rate exceeded".into(),
+        }
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        ApiError { code: "InternalServiceException", status: 500, message: message.into() }
+        ApiError {
+            code: "InternalServiceException",
+            status: 500,
+            message: message.into(),
+        }
     }
     pub fn unknown_operation(operation: &str) -> Self {
         ApiError {
@@ -38,7 +58,10 @@ impl ApiError {
     }
 
     pub fn to_doc(&self) -> Doc {
-        map([("__type", Doc::Str(self.code.to_string())), ("message", Doc::Str(self.message.clone()))])
+        map([
+            ("__type", Doc::Str(self.code.to_string())),
+            ("message", Doc::Str(self.message.clone())),
+        ])
     }
 }
 
@@ -101,21 +124,36 @@ impl Call<'_> {
     /// to the query, so forged, altered, reused-for-another-query and expired tokens are refused.
     fn token(&self, query: &str, position: u64) -> String {
         let issued = self.world.now_ms();
-        format!("{position:x}.{issued:x}.{:016x}", self.mac(query, position, issued))
+        format!(
+            "{position:x}.{issued:x}.{:016x}",
+            self.mac(query, position, issued)
+        )
     }
 
     fn mac(&self, query: &str, position: u64, issued: i64) -> u64 {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (self.world.seed, "gamelift-simulator-token", query, position, issued).hash(&mut hasher);
+        (
+            self.world.seed,
+            "gamelift-simulator-token",
+            query,
+            position,
+            issued,
+        )
+            .hash(&mut hasher);
         hasher.finish()
     }
 
     /// Where to resume: `None` for the first page.
     fn resume(&self, input: &Input, query: &str) -> Result<Option<u64>, ApiError> {
-        let Some(token) = input.string("NextToken").map_err(invalid)? else { return Ok(None) };
-        let bad = || ApiError::invalid("Invalid NextToken: the token is malformed or was not issued for this request.");
+        let Some(token) = input.string("NextToken").map_err(invalid)? else {
+            return Ok(None);
+        };
+        let bad = || {
+            ApiError::invalid("Invalid NextToken: the token is malformed or was not issued for this request.")
+        };
         let mut parts = token.split('.');
-        let (Some(position), Some(issued), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(position), Some(issued), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
@@ -137,10 +175,18 @@ fn list_fleets(call: &Call, input: &Input) -> Result<Doc, ApiError> {
     let query = "ListFleets";
     let start = call.resume(input, query)?.unwrap_or(0) as usize;
     let fleets: Vec<&Fleet> = call.fleets_in_region().collect();
-    let page: Vec<Doc> = fleets.iter().skip(start).take(limit).map(|f| Doc::Str(f.spec.id.clone())).collect();
+    let page: Vec<Doc> = fleets
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|f| Doc::Str(f.spec.id.clone()))
+        .collect();
     let end = start + page.len();
     let next = (end < fleets.len()).then(|| Doc::Str(call.token(query, end as u64)));
-    Ok(map([("FleetIds", Doc::List(page)), ("NextToken", next.unwrap_or(Doc::Null))]))
+    Ok(map([
+        ("FleetIds", Doc::List(page)),
+        ("NextToken", next.unwrap_or(Doc::Null)),
+    ]))
 }
 
 fn fleet_attributes(fleet: &Fleet) -> Doc {
@@ -154,7 +200,10 @@ fn fleet_attributes(fleet: &Fleet) -> Doc {
         ("Name", Doc::Str(spec.name.clone())),
         ("CreationTime", Doc::Timestamp(fleet.creation_ms)),
         ("Status", Doc::Str("ACTIVE".into())),
-        ("BuildId", Doc::Str(format!("build-{}", &spec.id["fleet-".len()..]))),
+        (
+            "BuildId",
+            Doc::Str(format!("build-{}", &spec.id["fleet-".len()..])),
+        ),
         ("ServerLaunchPath", Doc::Str("/local/game/server".into())),
         ("NewGameSessionProtectionPolicy", Doc::Str("NoProtection".into())),
         ("OperatingSystem", Doc::Str("AMAZON_LINUX_2023".into())),
@@ -169,17 +218,29 @@ fn describe_fleet_attributes(call: &Call, input: &Input) -> Result<Doc, ApiError
             return Err(ApiError::invalid("FleetIds must contain at least one fleet id."));
         }
         // As on AWS, requested fleets that do not exist are simply left out.
-        let found: Vec<Doc> = ids.iter().filter_map(|id| call.find_fleet(id).ok()).map(fleet_attributes).collect();
+        let found: Vec<Doc> = ids
+            .iter()
+            .filter_map(|id| call.find_fleet(id).ok())
+            .map(fleet_attributes)
+            .collect();
         return Ok(map([("FleetAttributes", Doc::List(found))]));
     }
     let limit = call.page_limit(input)?;
     let query = "DescribeFleetAttributes";
     let start = call.resume(input, query)?.unwrap_or(0) as usize;
     let fleets: Vec<&Fleet> = call.fleets_in_region().collect();
-    let page: Vec<Doc> = fleets.iter().skip(start).take(limit).map(|f| fleet_attributes(f)).collect();
+    let page: Vec<Doc> = fleets
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|f| fleet_attributes(f))
+        .collect();
     let end = start + page.len();
     let next = (end < fleets.len()).then(|| Doc::Str(call.token(query, end as u64)));
-    Ok(map([("FleetAttributes", Doc::List(page)), ("NextToken", next.unwrap_or(Doc::Null))]))
+    Ok(map([
+        ("FleetAttributes", Doc::List(page)),
+        ("NextToken", next.unwrap_or(Doc::Null)),
+    ]))
 }
 
 fn describe_fleet_location_attributes(call: &Call, input: &Input) -> Result<Doc, ApiError> {
@@ -205,7 +266,10 @@ fn describe_fleet_location_attributes(call: &Call, input: &Input) -> Result<Doc,
             map([
                 (
                     "LocationState",
-                    map([("Location", Doc::Str((*location).clone())), ("Status", Doc::Str("ACTIVE".into()))]),
+                    map([
+                        ("Location", Doc::Str((*location).clone())),
+                        ("Status", Doc::Str("ACTIVE".into())),
+                    ]),
                 ),
                 ("StoppedActions", Doc::List(Vec::new())),
             ])
@@ -240,22 +304,58 @@ pub fn session_doc(fleet: &Fleet, session: &Session) -> Doc {
         ("FleetId", Doc::Str(fleet.spec.id.clone())),
         ("FleetArn", Doc::Str(fleet.arn.clone())),
         ("CreationTime", Doc::Timestamp(session.creation_ms)),
-        ("TerminationTime", session.termination_ms.map_or(Doc::Null, Doc::Timestamp)),
-        ("CurrentPlayerSessionCount", Doc::Int(i64::from(session.current_players))),
-        ("MaximumPlayerSessionCount", Doc::Int(i64::from(session.max_players))),
+        (
+            "TerminationTime",
+            session.termination_ms.map_or(Doc::Null, Doc::Timestamp),
+        ),
+        (
+            "CurrentPlayerSessionCount",
+            Doc::Int(i64::from(session.current_players)),
+        ),
+        (
+            "MaximumPlayerSessionCount",
+            Doc::Int(i64::from(session.max_players)),
+        ),
         ("Status", Doc::Str(session.status.as_str().into())),
-        ("StatusReason", if session.interrupted { Doc::Str("INTERRUPTED".into()) } else { Doc::Null }),
+        (
+            "StatusReason",
+            if session.interrupted {
+                Doc::Str("INTERRUPTED".into())
+            } else {
+                Doc::Null
+            },
+        ),
         (
             "GameProperties",
-            Doc::List(vec![map([("Key", Doc::Str("mode".into())), ("Value", Doc::Str(["ranked", "casual"][(seq % 2) as usize].into()))])]),
+            Doc::List(vec![map([
+                ("Key", Doc::Str("mode".into())),
+                ("Value", Doc::Str(["ranked", "casual"][(seq % 2) as usize].into())),
+            ])]),
         ),
         ("IpAddress", if live { Doc::Str(ip.clone()) } else { Doc::Null }),
         (
             "DnsName",
-            if live { Doc::Str(format!("ec2-{}.{location}.compute.amazonaws.com", ip.replace('.', "-"))) } else { Doc::Null },
+            if live {
+                Doc::Str(format!(
+                    "ec2-{}.{location}.compute.amazonaws.com",
+                    ip.replace('.', "-")
+                ))
+            } else {
+                Doc::Null
+            },
         ),
         ("Port", Doc::Int(7777 + (seq % 100) as i64)),
-        ("PlayerSessionCreationPolicy", Doc::Str(if session.accept_all { "ACCEPT_ALL" } else { "DENY_ALL" }.into())),
+        (
+            "PlayerSessionCreationPolicy",
+            Doc::Str(
+                if session.accept_all {
+                    "ACCEPT_ALL"
+                } else {
+                    "DENY_ALL"
+                }
+                .into(),
+            ),
+        ),
         ("CreatorId", Doc::Str(format!("player-{}", seq % 9973))),
         ("GameSessionData", Doc::Str("{}".into())),
         ("Location", Doc::Str(location.clone())),
@@ -291,11 +391,20 @@ fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
         if fleet_id.is_none() && alias_id.is_none() {
             // A single session, looked up across every fleet of the Region.
             for fleet in call.fleets_in_region() {
-                if let Some(session) = fleet.sessions.values().find(|s| session_arn(fleet, s) == *session_id) {
-                    return Ok(map([("GameSessions", Doc::List(vec![session_doc(fleet, session)]))]));
+                if let Some(session) = fleet
+                    .sessions
+                    .values()
+                    .find(|s| session_arn(fleet, s) == *session_id)
+                {
+                    return Ok(map([(
+                        "GameSessions",
+                        Doc::List(vec![session_doc(fleet, session)]),
+                    )]));
                 }
             }
-            return Err(ApiError::not_found(format!("Game session {session_id} not found.")));
+            return Err(ApiError::not_found(format!(
+                "Game session {session_id} not found."
+            )));
         }
     }
 
@@ -308,24 +417,29 @@ fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
                 .ok_or_else(|| ApiError::not_found(format!("Alias {alias} not found.")))?
         }
         (None, None) => {
-            return Err(ApiError::invalid("Either FleetId, AliasId or GameSessionId must be specified."))
+            return Err(ApiError::invalid(
+                "Either FleetId, AliasId or GameSessionId must be specified.",
+            ))
         }
     };
     if call.failing_fleets.contains(&fleet.spec.id) {
-        return Err(ApiError::internal(format!("Internal failure describing game sessions of {}.", fleet.spec.id)));
+        return Err(ApiError::internal(format!(
+            "Internal failure describing game sessions of {}.",
+            fleet.spec.id
+        )));
     }
     let location_index = match &location {
         None => None,
         Some(name) => Some(fleet.location_index(name).ok_or_else(|| {
-            ApiError::invalid(format!("Location {name} is not a location of fleet {}.", fleet.spec.id))
+            ApiError::invalid(format!(
+                "Location {name} is not a location of fleet {}.",
+                fleet.spec.id
+            ))
         })?),
     };
     let query = format!(
         "DescribeGameSessions/{}/{:?}/{:?}/{:?}",
-        fleet.spec.id,
-        location_index,
-        status,
-        session_id
+        fleet.spec.id, location_index, status, session_id
     );
     let resume = call.resume(input, &query)?;
     let range = match resume {
@@ -338,7 +452,9 @@ fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
     for session in range.map(|(_, s)| s) {
         let matches = status.is_none_or(|s| s == session.status)
             && location_index.is_none_or(|l| l == session.location)
-            && session_id.as_ref().is_none_or(|id| *id == session_arn(fleet, session));
+            && session_id
+                .as_ref()
+                .is_none_or(|id| *id == session_arn(fleet, session));
         if !matches {
             continue;
         }

@@ -145,7 +145,11 @@ pub struct Occupancy {
 
 impl Default for Occupancy {
     fn default() -> Self {
-        Occupancy { empty: default_empty(), full: default_full(), deny_all: default_deny_all() }
+        Occupancy {
+            empty: default_empty(),
+            full: default_full(),
+            deny_all: default_deny_all(),
+        }
     }
 }
 
@@ -227,7 +231,10 @@ impl Default for Faults {
 impl Faults {
     /// No faults and no rate limits at all.
     pub fn none() -> Self {
-        Faults { rate_limits: BTreeMap::new(), ..Faults::default() }
+        Faults {
+            rate_limits: BTreeMap::new(),
+            ..Faults::default()
+        }
     }
 }
 
@@ -389,7 +396,12 @@ impl Scenario {
         let mut seen = HashSet::new();
         for (index, fleet) in self.fleets.iter().enumerate() {
             if !seen.insert(fleet.id.as_str()) {
-                return Err(locate(index, "id", &fleet.id, format!("duplicate fleet id {:?}", fleet.id)));
+                return Err(locate(
+                    index,
+                    "id",
+                    &fleet.id,
+                    format!("duplicate fleet id {:?}", fleet.id),
+                ));
             }
             if fleet.locations.contains(&fleet.home_region) {
                 return Err(locate(
@@ -431,14 +443,18 @@ mod tests {
         Scenario::parse(Path::new("s.toml"), text).map_err(|e| e.to_string())
     }
 
-    const FLEET: &str = "[[fleet]]\nid = \"fleet-a\"\nname = \"a\"\ntype = \"SPOT\"\nhome_region = \"us-west-2\"\n";
+    const FLEET: &str =
+        "[[fleet]]\nid = \"fleet-a\"\nname = \"a\"\ntype = \"SPOT\"\nhome_region = \"us-west-2\"\n";
 
     #[test]
     fn minimal_fleet_gets_defaults() {
         let scenario = parse(FLEET).unwrap();
         assert_eq!(scenario.max_page_size, 100);
         assert_eq!(scenario.retention, Duration::from_secs(30 * 86_400));
-        assert_eq!(scenario.faults.rate_limits.get("DescribeGameSessions"), Some(&20.0));
+        assert_eq!(
+            scenario.faults.rate_limits.get("DescribeGameSessions"),
+            Some(&20.0)
+        );
         assert_eq!(scenario.fleets[0].compute_type, ComputeType::Ec2);
     }
 

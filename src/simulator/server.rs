@@ -74,14 +74,17 @@ fn encoded(protocol: Protocol, status: u16, body: Vec<u8>) -> Answer {
     if protocol == Protocol::RpcV2Cbor {
         response = response.header("smithy-protocol", "rpc-v2-cbor");
     }
-    Ok(response.body(Full::new(Bytes::from(body))).expect("static response parts are valid"))
+    Ok(response
+        .body(Full::new(Bytes::from(body)))
+        .expect("static response parts are valid"))
 }
 
 fn api_error(protocol: Protocol, error: &ApiError) -> Answer {
     let mut answer = encoded(protocol, error.status, protocol.encode(&error.to_doc()))?;
-    answer
-        .headers_mut()
-        .insert("x-amzn-errortype", error.code.parse().expect("error codes are valid header values"));
+    answer.headers_mut().insert(
+        "x-amzn-errortype",
+        error.code.parse().expect("error codes are valid header values"),
+    );
     Ok(answer)
 }
 
@@ -100,7 +103,10 @@ impl Simulator {
             return self.control(request).await;
         }
         if request.method() != Method::POST {
-            return plain(StatusCode::NOT_FOUND, "GameLift simulator: POST API requests only\n".into());
+            return plain(
+                StatusCode::NOT_FOUND,
+                "GameLift simulator: POST API requests only\n".into(),
+            );
         }
         let target = request
             .headers()
@@ -113,17 +119,15 @@ impl Simulator {
             let target = target.unwrap_or_default();
             match target.strip_prefix("GameLift.") {
                 Some(operation) => (Protocol::AwsJson11, operation.to_string()),
-                None => {
-                    return api_error(
-                        Protocol::AwsJson11,
-                        &ApiError::unknown_operation(&target),
-                    )
-                }
+                None => return api_error(Protocol::AwsJson11, &ApiError::unknown_operation(&target)),
             }
         } else if path.starts_with("/service/") {
             return api_error(Protocol::RpcV2Cbor, &ApiError::unknown_operation(&path));
         } else {
-            return plain(StatusCode::NOT_FOUND, format!("GameLift simulator: no API at {path}\n"));
+            return plain(
+                StatusCode::NOT_FOUND,
+                format!("GameLift simulator: no API at {path}\n"),
+            );
         };
         let authorization = request
             .headers()
@@ -143,7 +147,15 @@ impl Simulator {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        let outcome = self.answer(protocol, &operation, authorization.as_deref(), decoded, drop, fail, malformed);
+        let outcome = self.answer(
+            protocol,
+            &operation,
+            authorization.as_deref(),
+            decoded,
+            drop,
+            fail,
+            malformed,
+        );
         let label = match &outcome {
             Err(DropConnection) => "dropped".to_string(),
             Ok((label, _)) => label.clone(),
@@ -212,7 +224,9 @@ impl Simulator {
         }
         if fail {
             drop_guard(inner);
-            return error(ApiError::internal("An internal service error occurred (injected)."));
+            return error(ApiError::internal(
+                "An internal service error occurred (injected).",
+            ));
         }
         let call = Call {
             world: &inner.world,

@@ -20,8 +20,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] =
-        [Status::Active, Status::Activating, Status::Terminating, Status::Terminated, Status::Error];
+    pub const ALL: [Status; 5] = [
+        Status::Active,
+        Status::Activating,
+        Status::Terminating,
+        Status::Terminated,
+        Status::Error,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,7 +82,10 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn location_index(&self, location: &str) -> Option<u16> {
-        self.locations.iter().position(|l| l == location).map(|i| i as u16)
+        self.locations
+            .iter()
+            .position(|l| l == location)
+            .map(|i| i as u16)
     }
 }
 
@@ -127,7 +135,10 @@ impl World {
         let mut rng = Rng::new(self.seed, &[0xF1EE7, index as u64]);
         let mut locations = vec![spec.home_region.clone()];
         locations.extend(spec.locations.iter().cloned());
-        let arn = format!("arn:aws:gamelift:{}:{}:fleet/{}", spec.home_region, self.account_id, spec.id);
+        let arn = format!(
+            "arn:aws:gamelift:{}:{}:fleet/{}",
+            spec.home_region, self.account_id, spec.id
+        );
         let now = self.now_ms();
         let mut fleet = Fleet {
             arn,
@@ -249,7 +260,9 @@ impl World {
                         }
                     }
                     Status::Active => {
-                        if interrupted_at[session.location as usize] && rng.chance(churn.interruption_fraction) {
+                        if interrupted_at[session.location as usize]
+                            && rng.chance(churn.interruption_fraction)
+                        {
                             end_session(session, now, true);
                             fleet.expiry.push_back((now, session.seq));
                         } else if rng.chance(churn.end_probability) {
@@ -287,7 +300,9 @@ impl World {
     /// Returns the sequence numbers of the sessions it ended.
     pub fn interrupt(&mut self, fleet_id: &str, location: &str, count: usize) -> Result<Vec<u64>, String> {
         let now = self.now_ms();
-        let fleet = self.fleet_mut(fleet_id).ok_or_else(|| format!("no fleet {fleet_id}"))?;
+        let fleet = self
+            .fleet_mut(fleet_id)
+            .ok_or_else(|| format!("no fleet {fleet_id}"))?;
         let location = fleet
             .location_index(location)
             .ok_or_else(|| format!("fleet {fleet_id} has no location {location}"))?;
@@ -328,7 +343,14 @@ fn end_session(session: &mut Session, now: i64, interrupted: bool) {
     session.interrupted = interrupted;
 }
 
-fn new_session(spec: &FleetSpec, rng: &mut Rng, seq: u64, location: u16, created: i64, status: Status) -> Session {
+fn new_session(
+    spec: &FleetSpec,
+    rng: &mut Rng,
+    seq: u64,
+    location: u16,
+    created: i64,
+    status: Status,
+) -> Session {
     let max = spec.max_players;
     let occupancy = &spec.occupancy;
     let players = if status != Status::Active {

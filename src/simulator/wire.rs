@@ -109,12 +109,30 @@ fn to_cbor(doc: &Doc) -> ciborium::Value {
         Doc::Int(i) => Value::Integer((*i).into()),
         Doc::Float(f) => Value::Float(*f),
         Doc::Str(s) => Value::Text(s.clone()),
-        Doc::Timestamp(ms) => Value::Tag(1, Box::new(Value::Float(*ms as f64 / 1000.0))),
+        Doc::Timestamp(ms) => Value::Tag(1, Box::new(epoch_seconds(*ms))),
         Doc::List(items) => Value::Array(items.iter().map(to_cbor).collect()),
         Doc::Map(entries) => Value::Map(
-            entries.iter().map(|(k, v)| (Value::Text(k.clone()), to_cbor(v))).collect(),
+            entries
+                .iter()
+                .map(|(k, v)| (Value::Text(k.clone()), to_cbor(v)))
+                .collect(),
         ),
     }
+}
+
+/// Epoch seconds for tag 1: an integer when whole, else the smallest float that clients which
+/// truncate to milliseconds (as the Rust SDK does) read back as exactly `ms`.
+fn epoch_seconds(ms: i64) -> ciborium::Value {
+    if ms % 1000 == 0 {
+        return ciborium::Value::Integer((ms / 1000).into());
+    }
+    let mut seconds = ms as f64 / 1000.0;
+    // Read back the way clients do: whole seconds, then the fraction's nanoseconds, truncated.
+    let read_back = |s: f64| s.floor() as i64 * 1000 + ((s - s.floor()) * 1e9) as i64 / 1_000_000;
+    while read_back(seconds) < ms {
+        seconds = seconds.next_up();
+    }
+    ciborium::Value::Float(seconds)
 }
 
 fn from_json(value: serde_json::Value) -> Doc {
@@ -212,7 +230,10 @@ mod tests {
             assert_eq!(m.get("Count"), Some(&Doc::Int(3)));
             assert!(!m.contains_key("Gone"));
         }
-        let Doc::Map(m) = Protocol::RpcV2Cbor.decode(&Protocol::RpcV2Cbor.encode(&doc)).unwrap() else {
+        let Doc::Map(m) = Protocol::RpcV2Cbor
+            .decode(&Protocol::RpcV2Cbor.encode(&doc))
+            .unwrap()
+        else {
             panic!()
         };
         assert_eq!(m.get("When"), Some(&Doc::Timestamp(1_700_000_000_500)));

@@ -1,0 +1,205 @@
+//! Helpers shared by the integration tests: SDK clients for the simulator, a tiny HTTP client,
+//! an exposition-format parser, and expectations computed straight from the simulator's sessions.
+#![allow(dead_code)]
+
+use gamelift_exporter::simulator::{Scenario, SessionRecord};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// A real `aws-sdk-gamelift` client pointed at the simulator, with dummy credentials.
+pub fn sdk_client(url: &str, region: &str, max_attempts: u32) -> aws_sdk_gamelift::Client {
+    let config = aws_sdk_gamelift::Config::builder()
+        .behavior_version(aws_sdk_gamelift::config::BehaviorVersion::latest())
+        .region(aws_sdk_gamelift::config::Region::new(region.to_string()))
+        .endpoint_url(url)
+        .credentials_provider(gamelift_exporter::aws::simulator_credentials())
+        .retry_config(aws_sdk_gamelift::config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
+        .build();
+    aws_sdk_gamelift::Client::from_conf(config)
+}
+
+pub fn scenario(text: &str) -> Scenario {
+    Scenario::parse(Path::new("test-scenario.toml"), text).expect("test scenario is valid")
+}
+
+/// `GET` (or another method) over plain HTTP/1.1; returns (status, headers, body).
+pub fn http(method: &str, address: &str, path: &str) -> (u16, String, String) {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read response");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// Parses exposition text into `name{sorted labels}` -> value, for `prefix`ed metrics only.
+pub fn parse_metrics(text: &str, prefix: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if line.starts_with('#') || !line.starts_with(prefix) {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
+        let value: f64 = value.parse().expect("numeric sample");
+        let key = match series.split_once('{') {
+            None => series.to_string(),
+            Some((name, labels)) => {
+                let labels = labels.trim_end_matches('}');
+                let mut pairs: Vec<&str> = split_labels(labels);
+                pairs.sort();
+                format!("{name}{{{}}}", pairs.join(","))
+            }
+        };
+        out.insert(key, value);
+    }
+    out
+}
+
+fn split_labels(labels: &str) -> Vec<&str> {
+    // Label values here never contain `",`; split on the separator between pairs.
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let bytes = labels.as_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b',' && i > 0 && bytes[i - 1] == b'"' {
+            parts.push(&labels[start..i]);
+            start = i + 1;
+        }
+    }
+    if start < labels.len() {
+        parts.push(&labels[start..]);
+    }
+    parts
+}
+
+/// A series key in the same form as [`parse_metrics`] produces.
+pub fn series(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    pairs.sort();
+    if pairs.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{}}}", pairs.join(","))
+    }
+}
+
+/// The session metrics an exact exporter must publish, computed from raw sessions only.
+pub fn expected_session_metrics(
+    sessions: &[SessionRecord],
+    locations: &[(String, Vec<String>)],
+) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for (fleet, fleet_locations) in locations {
+        for location in fleet_locations {
+            let l = [("fleet_id", fleet.as_str()), ("location", location.as_str())];
+            for status in ["ACTIVE", "ACTIVATING", "TERMINATING", "TERMINATED", "ERROR"] {
+                out.insert(
+                    series(
+                        "gamelift_game_sessions",
+                        &[l[0], l[1], ("status", status), ("status_reason", "")],
+                    ),
+                    0.0,
+                );
+            }
+            for name in [
+                "gamelift_game_session_players",
+                "gamelift_game_session_player_slots",
+                "gamelift_game_session_open_slots",
+            ] {
+                out.insert(series(name, &l), 0.0);
+            }
+            for occupancy in ["empty", "partial", "full"] {
+                out.insert(
+                    series("gamelift_game_sessions_by_occupancy", &[l[0], l[1], ("occupancy", occupancy)]),
+                    0.0,
+                );
+            }
+        }
+    }
+    let mut last_interruption: BTreeMap<String, i64> = BTreeMap::new();
+    for s in sessions {
+        let l = [("fleet_id", s.fleet_id.as_str()), ("location", s.location.as_str())];
+        let reason = s.status_reason.unwrap_or("");
+        *out.entry(series(
+            "gamelift_game_sessions",
+            &[l[0], l[1], ("status", s.status), ("status_reason", reason)],
+        ))
+        .or_default() += 1.0;
+        if s.status == "ACTIVE" {
+            *out.entry(series("gamelift_game_session_players", &l)).or_default() += s.current_players as f64;
+            *out.entry(series("gamelift_game_session_player_slots", &l)).or_default() += s.max_players as f64;
+            if s.accept_all {
+                *out.entry(series("gamelift_game_session_open_slots", &l)).or_default() +=
+                    (s.max_players - s.current_players.min(s.max_players)) as f64;
+            }
+            let occupancy = if s.current_players == 0 {
+                "empty"
+            } else if s.current_players >= s.max_players {
+                "full"
+            } else {
+                "partial"
+            };
+            *out.entry(series("gamelift_game_sessions_by_occupancy", &[l[0], l[1], ("occupancy", occupancy)]))
+                .or_default() += 1.0;
+        }
+        if reason == "INTERRUPTED" {
+            if let Some(ended) = s.termination_time_ms {
+                let key = series("gamelift_game_session_last_interruption_timestamp_seconds", &l);
+                let entry = last_interruption.entry(key).or_insert(ended);
+                *entry = (*entry).max(ended);
+            }
+        }
+    }
+    for (key, ms) in last_interruption {
+        out.insert(key, ms as f64 / 1000.0);
+    }
+    out
+}
+
+/// Keeps only the series of the given metric names.
+pub fn only(metrics: &BTreeMap<String, f64>, names: &[&str]) -> BTreeMap<String, f64> {
+    metrics
+        .iter()
+        .filter(|(k, _)| names.iter().any(|n| k.split('{').next() == Some(n)))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+/// Asserts two metric maps are equal, printing only the differences.
+#[track_caller]
+pub fn assert_metrics_eq(actual: &BTreeMap<String, f64>, expected: &BTreeMap<String, f64>, what: &str) {
+    let mut diff = Vec::new();
+    for (key, want) in expected {
+        match actual.get(key) {
+            None => diff.push(format!("  missing  {key} (expected {want})")),
+            Some(got) if (got - want).abs() > 1e-6 => diff.push(format!("  wrong    {key}: got {got}, expected {want}")),
+            _ => {}
+        }
+    }
+    for (key, got) in actual {
+        if !expected.contains_key(key) {
+            diff.push(format!("  extra    {key} = {got}"));
+        }
+    }
+    assert!(diff.is_empty(), "{what}: {} differences\n{}", diff.len(), diff.join("\n"));
+}
+
+/// Whether an external tool may be skipped: only outside CI.
+pub fn require_tool(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("{tool} is required in CI but was not found on PATH");
+        }
+        eprintln!("SKIPPED: {tool} not found on PATH (install it; CI never skips)");
+    }
+    found
+}
