@@ -31,7 +31,13 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(number.saturating_mul(60)),
             "h" => Duration::from_secs(number.saturating_mul(3600)),
             "d" => Duration::from_secs(number.saturating_mul(86_400)),
-            "" => return Err(format!("invalid duration {text:?}: missing unit, {expected}")),
+            "" if rest.is_empty() => {
+                return Err(format!("invalid duration {text:?}: missing unit, {expected}"))
+            }
+            "" => {
+                let c = rest.chars().next().unwrap_or(' ');
+                return Err(format!("invalid duration {text:?}: unexpected {c:?}, {expected}"));
+            }
             other => {
                 return Err(format!(
                     "invalid duration {text:?}: unknown unit {other:?}, {expected}"
@@ -97,6 +103,7 @@ mod tests {
             "invalid duration \"60\": missing unit, expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\""
         );
         assert!(parse("6x").unwrap_err().contains("unknown unit \"x\""));
+        assert!(parse("1 minute").unwrap_err().contains("unexpected ' '"));
         assert!(parse("").unwrap_err().starts_with("empty duration"));
         assert!(parse("s").unwrap_err().starts_with("invalid duration \"s\""));
     }

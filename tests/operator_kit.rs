@@ -84,16 +84,18 @@ fn in_ci() -> bool {
 /// prints `SKIPPED` and returns None outside CI, and panics in CI.
 fn require_tool(name: &str, fallbacks: &[&str], test: &str) -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).collect::<Vec<_>>())
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let found = on_path
         .into_iter()
         .chain(fallbacks.iter().map(PathBuf::from))
         .find(|p| is_executable(p));
     if found.is_none() {
-        let reason = format!(
-            "{test}: `{name}` not found (apt-get install -y prometheus systemd)"
-        );
+        let reason = format!("{test}: `{name}` not found (apt-get install -y prometheus systemd)");
         if in_ci() {
             panic!("{reason}; CI is set, so this test must not be skipped");
         }
@@ -104,7 +106,9 @@ fn require_tool(name: &str, fallbacks: &[&str], test: &str) -> Option<PathBuf> {
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -131,10 +135,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "gamelift-exporter-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("gamelift-exporter-{tag}-{}-{nanos}", std::process::id()));
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         TempDir(dir)
     }
@@ -196,11 +198,14 @@ fn parse_rules(text: &str) -> Vec<Rule> {
             current = Some(("record", unquote(name), indent_of(line)));
         } else if let Some(name) = t.strip_prefix("- alert:") {
             current = Some(("alert", unquote(name), indent_of(line)));
-        } else if let (Some(v), Some((kind, name, item_indent))) =
-            (t.strip_prefix("expr:"), current.as_ref())
+        } else if let (Some(v), Some((kind, name, item_indent))) = (t.strip_prefix("expr:"), current.as_ref())
         {
             let key_indent = indent_of(line);
-            assert!(key_indent > *item_indent, "unexpected `expr:` layout at line {}", i + 1);
+            assert!(
+                key_indent > *item_indent,
+                "unexpected `expr:` layout at line {}",
+                i + 1
+            );
             let v = v.trim();
             let expr = if v.starts_with('|') || v.starts_with('>') {
                 let mut block = Vec::new();
@@ -211,12 +216,22 @@ fn parse_rules(text: &str) -> Vec<Rule> {
                     block.push(lines[i]);
                 }
                 let sep = if v.starts_with('>') { " " } else { "\n" };
-                block.iter().map(|l| l.trim()).collect::<Vec<_>>().join(sep).trim().to_string()
+                block
+                    .iter()
+                    .map(|l| l.trim())
+                    .collect::<Vec<_>>()
+                    .join(sep)
+                    .trim()
+                    .to_string()
             } else {
                 unquote(v)
             };
             assert!(!expr.is_empty(), "{kind} {name}: empty expr");
-            rules.push(Rule { kind, name: name.clone(), expr });
+            rules.push(Rule {
+                kind,
+                name: name.clone(),
+                expr,
+            });
             current = None;
         }
         i += 1;
@@ -285,7 +300,11 @@ fn comparison_operands(expr: &str) -> Vec<String> {
     }
     let mut parts = Vec::new();
     let mut start = 0;
-    for (s, e) in cuts.iter().copied().chain(std::iter::once((chars.len(), chars.len()))) {
+    for (s, e) in cuts
+        .iter()
+        .copied()
+        .chain(std::iter::once((chars.len(), chars.len())))
+    {
         let part: String = chars[start..s].iter().collect();
         parts.push(strip_modifiers(part.trim()).to_string());
         start = e;
@@ -416,7 +435,12 @@ fn dashboard_exprs(dashboard: &Value) -> (Vec<(String, String)>, Vec<(String, St
         for t in p["targets"].as_array().into_iter().flatten() {
             let expr = t["expr"].as_str().unwrap_or("").to_string();
             targets.push((
-                format!("panel {} {:?} target {}", p["id"], p["title"].as_str().unwrap_or(""), t["refId"]),
+                format!(
+                    "panel {} {:?} target {}",
+                    p["id"],
+                    p["title"].as_str().unwrap_or(""),
+                    t["refId"]
+                ),
                 expr,
             ));
         }
@@ -424,7 +448,10 @@ fn dashboard_exprs(dashboard: &Value) -> (Vec<(String, String)>, Vec<(String, St
     let mut annotations = Vec::new();
     for a in dashboard["annotations"]["list"].as_array().into_iter().flatten() {
         if let Some(expr) = a["expr"].as_str() {
-            annotations.push((format!("annotation {:?}", a["name"].as_str().unwrap_or("")), expr.to_string()));
+            annotations.push((
+                format!("annotation {:?}", a["name"].as_str().unwrap_or("")),
+                expr.to_string(),
+            ));
         }
     }
     (targets, annotations)
@@ -435,8 +462,11 @@ fn dashboard_exprs(dashboard: &Value) -> (Vec<(String, String)>, Vec<(String, St
 
 #[test]
 fn rules_pass_promtool_check_and_unit_tests() {
-    let Some(promtool) = require_tool("promtool", &["/usr/bin/promtool"], "rules_pass_promtool_check_and_unit_tests")
-    else {
+    let Some(promtool) = require_tool(
+        "promtool",
+        &["/usr/bin/promtool"],
+        "rules_pass_promtool_check_and_unit_tests",
+    ) else {
         return;
     };
     let checks: [(&str, &str); 3] = [
@@ -449,9 +479,18 @@ fn rules_pass_promtool_check_and_unit_tests() {
         let path = repo_path(file);
         let path_s = path.to_str().unwrap().to_string();
         args.push(&path_s);
-        let out = run(Command::new(&promtool).args(&args).current_dir(env!("CARGO_MANIFEST_DIR")));
-        assert!(out.status.success(), "{}", describe(&format!("promtool {sub} {file}"), &out));
-        println!("promtool {sub} {file}: {}", String::from_utf8_lossy(&out.stdout).trim());
+        let out = run(Command::new(&promtool)
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR")));
+        assert!(
+            out.status.success(),
+            "{}",
+            describe(&format!("promtool {sub} {file}"), &out)
+        );
+        println!(
+            "promtool {sub} {file}: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
     }
 }
 
@@ -476,7 +515,9 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
     let mut silent: BTreeMap<String, usize> = BTreeMap::new();
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim().trim_start_matches("- ");
-        let Some(name) = t.strip_prefix("alertname:") else { continue };
+        let Some(name) = t.strip_prefix("alertname:") else {
+            continue;
+        };
         let name = unquote(name);
         let key_indent = indent_of(line) + if line.trim_start().starts_with("- ") { 2 } else { 0 };
         let item_start = (0..=i)
@@ -487,16 +528,39 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
             .find(|&j| !lines[j].trim().is_empty() && indent_of(lines[j]) < key_indent)
             .unwrap_or(lines.len());
         let exp = (item_start..item_end)
-            .find(|&j| indent_of(lines[j]) + if lines[j].trim_start().starts_with("- ") { 2 } else { 0 } == key_indent
-                && lines[j].trim().trim_start_matches("- ").starts_with("exp_alerts:"))
+            .find(|&j| {
+                indent_of(lines[j])
+                    + if lines[j].trim_start().starts_with("- ") {
+                        2
+                    } else {
+                        0
+                    }
+                    == key_indent
+                    && lines[j]
+                        .trim()
+                        .trim_start_matches("- ")
+                        .starts_with("exp_alerts:")
+            })
             .unwrap_or_else(|| panic!("{RULE_TESTS}:{}: {name} has no explicit exp_alerts", i + 1));
-        let value = lines[exp].trim().trim_start_matches("- ").trim_start_matches("exp_alerts:").trim();
+        let value = lines[exp]
+            .trim()
+            .trim_start_matches("- ")
+            .trim_start_matches("exp_alerts:")
+            .trim();
         if value == "[]" {
             *silent.entry(name).or_default() += 1;
         } else {
-            assert!(value.is_empty(), "{RULE_TESTS}:{}: unexpected exp_alerts value {value:?}", exp + 1);
+            assert!(
+                value.is_empty(),
+                "{RULE_TESTS}:{}: unexpected exp_alerts value {value:?}",
+                exp + 1
+            );
             let has_alert = (exp + 1..item_end).any(|j| lines[j].trim().starts_with("- exp_labels:"));
-            assert!(has_alert, "{RULE_TESTS}:{}: exp_alerts of {name} lists no alert", exp + 1);
+            assert!(
+                has_alert,
+                "{RULE_TESTS}:{}: exp_alerts of {name} lists no alert",
+                exp + 1
+            );
             *firing.entry(name).or_default() += 1;
         }
     }
@@ -514,7 +578,11 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
             missing.push(format!("{name}: tested but not defined in {RULES}"));
         }
     }
-    assert!(missing.is_empty(), "alert unit-test coverage:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "alert unit-test coverage:\n{}",
+        missing.join("\n")
+    );
 
     // The restart case of the interruption alert must stay covered.
     assert!(
@@ -548,7 +616,9 @@ fn dashboard_is_structurally_sound() {
     let var = |name: &str| vars.iter().find(|v| v["name"] == name).cloned();
     match var("datasource") {
         Some(v) if v["type"] == "datasource" && v["query"] == "prometheus" => {}
-        other => problems.push(format!("variable `datasource` must be type datasource, query prometheus: {other:?}")),
+        other => problems.push(format!(
+            "variable `datasource` must be type datasource, query prometheus: {other:?}"
+        )),
     }
     fn check_uids(v: &Value, path: &str, problems: &mut Vec<String>) {
         match v {
@@ -564,8 +634,10 @@ fn dashboard_is_structurally_sound() {
                     }
                     if k == "datasource" {
                         let ok = match child {
-                            Value::Object(ds) => ds.get("uid") == Some(&Value::from("${datasource}"))
-                                && ds.get("type") == Some(&Value::from("prometheus")),
+                            Value::Object(ds) => {
+                                ds.get("uid") == Some(&Value::from("${datasource}"))
+                                    && ds.get("type") == Some(&Value::from("prometheus"))
+                            }
                             Value::String(s) => s == "${datasource}",
                             _ => false,
                         };
@@ -606,10 +678,14 @@ fn dashboard_is_structurally_sound() {
         let q = variable_query(&v);
         match parse_label_values(&q) {
             Some((sel, l)) if sel.starts_with(metric) && l == label => {}
-            _ => problems.push(format!("variable `{name}`: query {q:?} is not label_values({metric}..., {label})")),
+            _ => problems.push(format!(
+                "variable `{name}`: query {q:?} is not label_values({metric}..., {label})"
+            )),
         }
         if v["type"] != "query" || v["multi"] != true || v["includeAll"] != true || v["allValue"] != ".*" {
-            problems.push(format!("variable `{name}` must be a multi-value query variable with includeAll and allValue \".*\""));
+            problems.push(format!(
+                "variable `{name}` must be a multi-value query variable with includeAll and allValue \".*\""
+            ));
         }
         if v["datasource"]["uid"] != "${datasource}" {
             problems.push(format!("variable `{name}` does not use ${{datasource}}"));
@@ -637,7 +713,9 @@ fn dashboard_is_structurally_sound() {
             continue;
         }
         if p["datasource"]["uid"] != "${datasource}" || p["datasource"]["type"] != "prometheus" {
-            problems.push(format!("panel {title:?}: datasource must be {{type: prometheus, uid: ${{datasource}}}}"));
+            problems.push(format!(
+                "panel {title:?}: datasource must be {{type: prometheus, uid: ${{datasource}}}}"
+            ));
         }
         let targets = p["targets"].as_array().cloned().unwrap_or_default();
         if targets.is_empty() {
@@ -648,12 +726,25 @@ fn dashboard_is_structurally_sound() {
                 problems.push(format!("panel {title:?}: target {} has no expr", t["refId"]));
             }
         }
-        if p["fieldConfig"]["defaults"]["unit"].is_null() && !["table", "state-timeline"].contains(&p["type"].as_str().unwrap_or("")) {
+        if p["fieldConfig"]["defaults"]["unit"].is_null()
+            && !["table", "state-timeline"].contains(&p["type"].as_str().unwrap_or(""))
+        {
             problems.push(format!("panel {title:?}: no unit"));
         }
     }
-    let row_titles: Vec<&str> = panels.iter().filter(|p| p["type"] == "row").filter_map(|p| p["title"].as_str()).collect();
-    for wanted in ["Overview", "Sessions", "Occupancy", "Interruptions", "Fleets", "Exporter health"] {
+    let row_titles: Vec<&str> = panels
+        .iter()
+        .filter(|p| p["type"] == "row")
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    for wanted in [
+        "Overview",
+        "Sessions",
+        "Occupancy",
+        "Interruptions",
+        "Fleets",
+        "Exporter health",
+    ] {
         if !row_titles.contains(&wanted) {
             problems.push(format!("row {wanted:?} missing (rows: {row_titles:?})"));
         }
@@ -675,7 +766,9 @@ fn dashboard_is_structurally_sound() {
     for (origin, expr) in &all {
         let substituted = substitute(expr);
         if substituted.contains('$') {
-            problems.push(format!("{origin}: unknown variable in {expr:?} (known: {allowed_vars:?})"));
+            problems.push(format!(
+                "{origin}: unknown variable in {expr:?} (known: {allowed_vars:?})"
+            ));
         }
         for m in metric_names(expr) {
             if !known_metric(&m) {
@@ -683,7 +776,10 @@ fn dashboard_is_structurally_sound() {
             }
         }
     }
-    for (_, expr) in parse_rules(&read(RULES)).iter().map(|r| (r.name.clone(), r.expr.clone())) {
+    for (_, expr) in parse_rules(&read(RULES))
+        .iter()
+        .map(|r| (r.name.clone(), r.expr.clone()))
+    {
         for m in metric_names(&expr) {
             if !known_metric(&m) {
                 problems.push(format!("{RULES}: unknown metric {m} in {expr:?}"));
@@ -691,14 +787,21 @@ fn dashboard_is_structurally_sound() {
         }
     }
     // Ratios come from the recording rules.
-    for rule in ["fleet_location:gamelift_game_session_occupancy:ratio", "fleet_location:gamelift_game_session_interrupted:ratio15m"] {
+    for rule in [
+        "fleet_location:gamelift_game_session_occupancy:ratio",
+        "fleet_location:gamelift_game_session_interrupted:ratio15m",
+    ] {
         if !targets.iter().any(|(_, e)| e.contains(rule)) {
             problems.push(format!("no panel uses recording rule {rule}"));
         }
     }
 
     assert!(problems.is_empty(), "{DASHBOARD}:\n{}", problems.join("\n"));
-    println!("{DASHBOARD}: {} panels in {rows} rows, {} targets, ids unique", panels.len() - rows, targets.len());
+    println!(
+        "{DASHBOARD}: {} panels in {rows} rows, {} targets, ids unique",
+        panels.len() - rows,
+        targets.len()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -734,15 +837,22 @@ fn unit_executables(unit: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.starts_with('#') && l.starts_with("Exec"))
         .filter_map(|l| l.split_once('=').map(|(_, v)| v.trim()))
-        .filter_map(|v| v.trim_start_matches(['-', '@', ':', '+', '!']).split_whitespace().next())
+        .filter_map(|v| {
+            v.trim_start_matches(['-', '@', ':', '+', '!'])
+                .split_whitespace()
+                .next()
+        })
         .map(str::to_string)
         .collect()
 }
 
 #[test]
 fn systemd_units_are_hardened_and_verify() {
-    let Some(analyze) = require_tool("systemd-analyze", &["/usr/bin/systemd-analyze", "/bin/systemd-analyze"], "systemd_units_are_hardened_and_verify")
-    else {
+    let Some(analyze) = require_tool(
+        "systemd-analyze",
+        &["/usr/bin/systemd-analyze", "/bin/systemd-analyze"],
+        "systemd_units_are_hardened_and_verify",
+    ) else {
         return;
     };
 
@@ -757,7 +867,10 @@ fn systemd_units_are_hardened_and_verify() {
         .map(Path::new)
         .find(|p| p.join("sysinit.target").exists())
         .expect("no /usr/lib/systemd/system/sysinit.target: is the systemd package installed?");
-    copy_tree(system_units, &root.path().join(system_units.strip_prefix("/").unwrap()));
+    copy_tree(
+        system_units,
+        &root.path().join(system_units.strip_prefix("/").unwrap()),
+    );
     let etc = root.path().join("etc/systemd/system");
     fs::create_dir_all(&etc).unwrap();
 
@@ -785,15 +898,23 @@ fn systemd_units_are_hardened_and_verify() {
             assert!(text.lines().any(|l| l.trim() == line), "{rel}: missing `{line}`");
         }
         assert!(
-            text.contains("LoadCredential=aws-credentials:") && text.contains("AWS_SHARED_CREDENTIALS_FILE=%d/aws-credentials"),
+            text.contains("LoadCredential=aws-credentials:")
+                && text.contains("AWS_SHARED_CREDENTIALS_FILE=%d/aws-credentials"),
             "{rel}: the credentials how-to (LoadCredential/AWS_SHARED_CREDENTIALS_FILE) is missing"
         );
 
         // Exposure.
         let unit_path = repo_path(rel);
-        let out = run(Command::new(&analyze).arg("security").arg("--offline=yes").arg(&unit_path));
+        let out = run(Command::new(&analyze)
+            .arg("security")
+            .arg("--offline=yes")
+            .arg(&unit_path));
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "{}", describe(&format!("systemd-analyze security --offline=yes {rel}"), &out));
+        assert!(
+            out.status.success(),
+            "{}",
+            describe(&format!("systemd-analyze security --offline=yes {rel}"), &out)
+        );
         let line = stdout
             .lines()
             .find(|l| l.contains("Overall exposure level"))
@@ -803,12 +924,18 @@ fn systemd_units_are_hardened_and_verify() {
             .and_then(|(_, rest)| rest.split_whitespace().next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("cannot parse exposure from {line:?}"));
-        assert!(level <= MAX_EXPOSURE, "{rel}: exposure {level} > {MAX_EXPOSURE}\n{stdout}");
+        assert!(
+            level <= MAX_EXPOSURE,
+            "{rel}: exposure {level} > {MAX_EXPOSURE}\n{stdout}"
+        );
 
         // Verify.
         fs::write(etc.join(name), &text).unwrap();
         for exe in unit_executables(&text) {
-            assert!(exe.starts_with('/'), "{rel}: Exec command {exe} is not an absolute path");
+            assert!(
+                exe.starts_with('/'),
+                "{rel}: Exec command {exe} is not an absolute path"
+            );
             write_executable(&root.path().join(exe.trim_start_matches('/')));
         }
         let mut names = vec![name.to_string()];
@@ -816,8 +943,15 @@ fn systemd_units_are_hardened_and_verify() {
             names.push(name.replace("@.", "@prod-eu-west-1."));
         }
         for unit in names {
-            let out = run(Command::new(&analyze).arg("verify").arg(format!("--root={}", root.path().display())).arg(&unit));
-            let noise = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            let out = run(Command::new(&analyze)
+                .arg("verify")
+                .arg(format!("--root={}", root.path().display()))
+                .arg(&unit));
+            let noise = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert!(
                 out.status.success() && noise.trim().is_empty(),
                 "{}",
@@ -860,7 +994,11 @@ impl ChildGuard {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        format!("--- last lines of {} output ({}) ---\n{tail}", self.name, self.log.display())
+        format!(
+            "--- last lines of {} output ({}) ---\n{tail}",
+            self.name,
+            self.log.display()
+        )
     }
 }
 
@@ -881,11 +1019,17 @@ fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
     s.set_write_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no header end"))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no header end"))?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut body = raw[split + 4..].to_vec();
     let status: u16 = head
@@ -901,7 +1045,10 @@ fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         let mut out = Vec::new();
         let mut rest = &body[..];
         loop {
-            let eol = rest.windows(2).position(|w| w == b"\r\n").ok_or_else(|| bad("bad chunk"))?;
+            let eol = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| bad("bad chunk"))?;
             let size_text = String::from_utf8_lossy(&rest[..eol]).to_string();
             let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
                 .map_err(|_| bad("bad chunk size"))?;
@@ -923,7 +1070,13 @@ fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
 /// Percent-encodes everything but ASCII letters and digits.
 fn url_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -932,7 +1085,11 @@ fn wait_ready(port: u16, guard: &mut ChildGuard, timeout: Duration) {
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
         if let Some(status) = guard.exited() {
-            panic!("{} exited early ({status}) before /-/ready\n{}", guard.name, guard.log_tail());
+            panic!(
+                "{} exited early ({status}) before /-/ready\n{}",
+                guard.name,
+                guard.log_tail()
+            );
         }
         match http_get(port, "/-/ready") {
             Ok((200, _)) => return,
@@ -941,7 +1098,11 @@ fn wait_ready(port: u16, guard: &mut ChildGuard, timeout: Duration) {
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    panic!("{} not ready on 127.0.0.1:{port} after {timeout:?} (last: {last})\n{}", guard.name, guard.log_tail());
+    panic!(
+        "{} not ready on 127.0.0.1:{port} after {timeout:?} (last: {last})\n{}",
+        guard.name,
+        guard.log_tail()
+    );
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -973,12 +1134,17 @@ fn build_checks() -> Vec<Check> {
         // The failure counter has no series until the first failed request, so
         // an expression on it may be empty in a healthy demo unless it has an
         // `or` fallback (the dashboard's has one, so this is a safety net).
-        let expect = if expr.contains("gamelift_exporter_api_request_failures_total") && !expr.contains(" or ") {
-            Expect::Success
-        } else {
-            Expect::NonEmpty
-        };
-        checks.push(Check { origin, query: substitute(&expr), expect });
+        let expect =
+            if expr.contains("gamelift_exporter_api_request_failures_total") && !expr.contains(" or ") {
+                Expect::Success
+            } else {
+                Expect::NonEmpty
+            };
+        checks.push(Check {
+            origin,
+            query: substitute(&expr),
+            expect,
+        });
     }
     // Annotations end in a threshold (`> 0`): they are legitimately empty when
     // nothing happened, so check the full query succeeds and each operand has data.
@@ -1001,15 +1167,36 @@ fn build_checks() -> Vec<Check> {
     for rule in parse_rules(&read(RULES)) {
         let origin = format!("{} {}", rule.kind, rule.name);
         if rule.kind == "record" {
-            checks.push(Check { origin: origin.clone(), query: rule.expr.clone(), expect: Expect::NonEmpty });
+            checks.push(Check {
+                origin: origin.clone(),
+                query: rule.expr.clone(),
+                expect: Expect::NonEmpty,
+            });
             // Prometheus loaded and evaluated the rule.
-            checks.push(Check { origin: format!("{origin} (recorded series)"), query: rule.name.clone(), expect: Expect::NonEmpty });
-        } else if let Some(inner) = rule.expr.trim().strip_prefix("absent(").and_then(|r| r.strip_suffix(')')) {
+            checks.push(Check {
+                origin: format!("{origin} (recorded series)"),
+                query: rule.name.clone(),
+                expect: Expect::NonEmpty,
+            });
+        } else if let Some(inner) = rule
+            .expr
+            .trim()
+            .strip_prefix("absent(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
             // absent(...) is empty while the exporter is scraped; its argument
             // without the comparison must have data.
-            checks.push(Check { origin: origin.clone(), query: rule.expr.clone(), expect: Expect::Empty });
+            checks.push(Check {
+                origin: origin.clone(),
+                query: rule.expr.clone(),
+                expect: Expect::Empty,
+            });
             for operand in comparison_operands(inner) {
-                checks.push(Check { origin: format!("{origin} operand"), query: operand, expect: Expect::NonEmpty });
+                checks.push(Check {
+                    origin: format!("{origin} operand"),
+                    query: operand,
+                    expect: Expect::NonEmpty,
+                });
             }
         } else {
             push_thresholded(&mut checks, &origin, &rule.expr);
@@ -1019,11 +1206,22 @@ fn build_checks() -> Vec<Check> {
 }
 
 fn push_thresholded(checks: &mut Vec<Check>, origin: &str, expr: &str) {
-    checks.push(Check { origin: origin.to_string(), query: expr.to_string(), expect: Expect::Success });
+    checks.push(Check {
+        origin: origin.to_string(),
+        query: expr.to_string(),
+        expect: Expect::Success,
+    });
     let operands = comparison_operands(expr);
-    assert!(operands.len() >= 2, "{origin}: expected a threshold comparison in {expr:?}");
+    assert!(
+        operands.len() >= 2,
+        "{origin}: expected a threshold comparison in {expr:?}"
+    );
     for operand in operands {
-        checks.push(Check { origin: format!("{origin} operand"), query: operand, expect: Expect::NonEmpty });
+        checks.push(Check {
+            origin: format!("{origin} operand"),
+            query: operand,
+            expect: Expect::NonEmpty,
+        });
     }
 }
 
@@ -1045,8 +1243,16 @@ fn evaluate(port: u16, check: &Check) -> Result<usize, String> {
         Expect::NonEmpty if count == 0 => Err(format!("empty result: {body}")),
         Expect::Empty if count != 0 => Err(format!("expected an empty result: {body}")),
         Expect::HasLabel(label) => {
-            let has = result.as_array().into_iter().flatten().any(|s| s["metric"][label.as_str()].as_str().is_some_and(|l| !l.is_empty()));
-            if has { Ok(count) } else { Err(format!("no series with label {label}: {body}")) }
+            let has = result.as_array().into_iter().flatten().any(|s| {
+                s["metric"][label.as_str()]
+                    .as_str()
+                    .is_some_and(|l| !l.is_empty())
+            });
+            if has {
+                Ok(count)
+            } else {
+                Err(format!("no series with label {label}: {body}"))
+            }
         }
         _ => Ok(count),
     }
@@ -1099,7 +1305,10 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
         "prometheus",
         Command::new(&prometheus)
             .arg(format!("--config.file={}", prometheus_config.display()))
-            .arg(format!("--storage.tsdb.path={}", tmp.path().join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.path().join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
             .arg("--log.level=warn"),
         tmp.path().join("prometheus.log"),
@@ -1126,7 +1335,11 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
         }
         for guard in [&mut exporter, &mut prom] {
             if let Some(status) = guard.exited() {
-                panic!("{} exited ({status}) during the test\n{}", guard.name, guard.log_tail());
+                panic!(
+                    "{} exited ({status}) during the test\n{}",
+                    guard.name,
+                    guard.log_tail()
+                );
             }
         }
         std::thread::sleep(Duration::from_secs(2));
@@ -1135,23 +1348,34 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
     // Prometheus loaded every rule and evaluates them without error.
     let (code, body) = http_get(prometheus_port, "/api/v1/rules").expect("GET /api/v1/rules");
     let rules: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let loaded: Vec<&Value> = rules["data"]["groups"].as_array().into_iter().flatten()
+    let loaded: Vec<&Value> = rules["data"]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .flat_map(|g| g["rules"].as_array().into_iter().flatten())
         .collect();
     let expected = parse_rules(&read(RULES)).len();
     let mut rule_problems = Vec::new();
     if code != 200 || loaded.len() != expected {
-        rule_problems.push(format!("HTTP {code}: {} of {expected} rules loaded: {body}", loaded.len()));
+        rule_problems.push(format!(
+            "HTTP {code}: {} of {expected} rules loaded: {body}",
+            loaded.len()
+        ));
     }
     for r in &loaded {
         if r["health"] != "ok" {
-            rule_problems.push(format!("rule {} health {} error {}", r["name"], r["health"], r["lastError"]));
+            rule_problems.push(format!(
+                "rule {} health {} error {}",
+                r["name"], r["health"], r["lastError"]
+            ));
         }
     }
 
     if !failures.is_empty() || !rule_problems.is_empty() {
         let (_, targets) = http_get(prometheus_port, "/api/v1/targets").unwrap_or((0, String::new()));
-        let metrics = http_get(exporter_port, "/metrics").map(|(_, b)| b).unwrap_or_default();
+        let metrics = http_get(exporter_port, "/metrics")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
         let families: BTreeSet<&str> = metrics
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -1159,7 +1383,13 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
             .collect();
         let mut msg = String::new();
         for (c, e) in &failures {
-            msg += &format!("\n* {} [{:?}]\n  query: {}\n  {}\n", c.origin, c.expect, c.query, e.chars().take(600).collect::<String>());
+            msg += &format!(
+                "\n* {} [{:?}]\n  query: {}\n  {}\n",
+                c.origin,
+                c.expect,
+                c.query,
+                e.chars().take(600).collect::<String>()
+            );
         }
         for p in &rule_problems {
             msg += &format!("\n* {p}");
@@ -1174,7 +1404,13 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
         );
     }
     for (c, n) in checks.iter().zip(&counts) {
-        println!("ok {:>3} series  {} [{:?}]: {}", n, c.origin, c.expect, c.query.replace('\n', " "));
+        println!(
+            "ok {:>3} series  {} [{:?}]: {}",
+            n,
+            c.origin,
+            c.expect,
+            c.query.replace('\n', " ")
+        );
     }
     println!(
         "{} checks passed against Prometheus on 127.0.0.1:{prometheus_port} scraping the demo exporter on 127.0.0.1:{exporter_port} ({} rules healthy) after {:?}",
@@ -1189,24 +1425,50 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
 
 #[test]
 fn promql_helpers_split_thresholds() {
-    assert_eq!(comparison_operands("increase(x[15m]) > 0"), ["increase(x[15m])", "0"]);
-    assert_eq!(comparison_operands("time() - x{a=\"b>c\"} > 5 * 60"), ["time() - x{a=\"b>c\"}", "5 * 60"]);
+    assert_eq!(
+        comparison_operands("increase(x[15m]) > 0"),
+        ["increase(x[15m])", "0"]
+    );
+    assert_eq!(
+        comparison_operands("time() - x{a=\"b>c\"} > 5 * 60"),
+        ["time() - x{a=\"b>c\"}", "5 * 60"]
+    );
     assert_eq!(
         comparison_operands("sum by (a) (x) == 0\n  and on (a, b)\nsum by (a) (y{s=\"ACTIVE\"}) > 0"),
         ["sum by (a) (x)", "0", "sum by (a) (y{s=\"ACTIVE\"})", "0"]
     );
-    assert_eq!(comparison_operands("(a or b) / (c > 0) >= 0.25"), ["(a or b) / (c > 0)", "0.25"]);
+    assert_eq!(
+        comparison_operands("(a or b) / (c > 0) >= 0.25"),
+        ["(a or b) / (c > 0)", "0.25"]
+    );
     assert_eq!(comparison_operands("x > bool 1"), ["x", "1"]);
-    assert_eq!(comparison_operands("up{job=\"gamelift-exporter\"} == 1"), ["up{job=\"gamelift-exporter\"}", "1"]);
+    assert_eq!(
+        comparison_operands("up{job=\"gamelift-exporter\"} == 1"),
+        ["up{job=\"gamelift-exporter\"}", "1"]
+    );
     assert_eq!(comparison_operands("sum(orders_total)"), ["sum(orders_total)"]);
     assert_eq!(
-        metric_names("sum by (fleet_id) (rate(gamelift_x_total{a=~\"$f\"}[5m])) / on(fleet_id) fleet:gamelift_y:ratio"),
-        BTreeSet::from(["gamelift_x_total".to_string(), "fleet:gamelift_y:ratio".to_string()])
+        metric_names(
+            "sum by (fleet_id) (rate(gamelift_x_total{a=~\"$f\"}[5m])) / on(fleet_id) fleet:gamelift_y:ratio"
+        ),
+        BTreeSet::from([
+            "gamelift_x_total".to_string(),
+            "fleet:gamelift_y:ratio".to_string()
+        ])
     );
-    assert_eq!(parse_label_values("label_values(m{a=~\"$b\"}, c)"), Some(("m{a=~\"$b\"}".into(), "c".into())));
+    assert_eq!(
+        parse_label_values("label_values(m{a=~\"$b\"}, c)"),
+        Some(("m{a=~\"$b\"}".into(), "c".into()))
+    );
     assert_eq!(url_encode("a b{c=\"d\"}"), "a%20b%7Bc%3D%22d%22%7D");
     let rules = parse_rules("groups:\n  - name: g\n    rules:\n      - record: a:b:c\n        expr: sum(x)\n      - alert: A\n        expr: |\n          x\n            > 0\n        for: 5m\n");
     assert_eq!(rules.len(), 2);
-    assert_eq!((rules[0].kind, rules[0].name.as_str(), rules[0].expr.as_str()), ("record", "a:b:c", "sum(x)"));
-    assert_eq!((rules[1].kind, rules[1].name.as_str(), rules[1].expr.as_str()), ("alert", "A", "x\n> 0"));
+    assert_eq!(
+        (rules[0].kind, rules[0].name.as_str(), rules[0].expr.as_str()),
+        ("record", "a:b:c", "sum(x)")
+    );
+    assert_eq!(
+        (rules[1].kind, rules[1].name.as_str(), rules[1].expr.as_str()),
+        ("alert", "A", "x\n> 0")
+    );
 }

@@ -114,19 +114,19 @@ pub struct FleetSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionCounts {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub active: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub activating: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub terminating: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub error: u32,
     /// TERMINATED without a status reason, termination times spread over the retention window.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub terminated: u32,
     /// TERMINATED with StatusReason INTERRUPTED (spot reclaimed), spread over the retention window.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub interrupted: u32,
 }
 
@@ -296,6 +296,16 @@ fn non_negative<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Er
             "invalid value {value}: expected a non-negative number"
         )))
     }
+}
+
+fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let value = i64::deserialize(deserializer)?;
+    u32::try_from(value).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "invalid count {value}: expected a whole number from 0 to {}",
+            u32::MAX
+        ))
+    })
 }
 
 fn positive_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {

@@ -14,7 +14,9 @@ pub fn sdk_client(url: &str, region: &str, max_attempts: u32) -> aws_sdk_gamelif
         .region(aws_sdk_gamelift::config::Region::new(region.to_string()))
         .endpoint_url(url)
         .credentials_provider(gamelift_exporter::aws::simulator_credentials())
-        .retry_config(aws_sdk_gamelift::config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
+        .retry_config(
+            aws_sdk_gamelift::config::retry::RetryConfig::standard().with_max_attempts(max_attempts),
+        )
         .build();
     aws_sdk_gamelift::Client::from_conf(config)
 }
@@ -26,13 +28,23 @@ pub fn scenario(text: &str) -> Scenario {
 /// `GET` (or another method) over plain HTTP/1.1; returns (status, headers, body).
 pub fn http(method: &str, address: &str, path: &str) -> (u16, String, String) {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, head.to_string(), body.to_string())
 }
 
@@ -114,7 +126,10 @@ pub fn expected_session_metrics(
             }
             for occupancy in ["empty", "partial", "full"] {
                 out.insert(
-                    series("gamelift_game_sessions_by_occupancy", &[l[0], l[1], ("occupancy", occupancy)]),
+                    series(
+                        "gamelift_game_sessions_by_occupancy",
+                        &[l[0], l[1], ("occupancy", occupancy)],
+                    ),
                     0.0,
                 );
             }
@@ -122,7 +137,10 @@ pub fn expected_session_metrics(
     }
     let mut last_interruption: BTreeMap<String, i64> = BTreeMap::new();
     for s in sessions {
-        let l = [("fleet_id", s.fleet_id.as_str()), ("location", s.location.as_str())];
+        let l = [
+            ("fleet_id", s.fleet_id.as_str()),
+            ("location", s.location.as_str()),
+        ];
         let reason = s.status_reason.unwrap_or("");
         *out.entry(series(
             "gamelift_game_sessions",
@@ -130,11 +148,13 @@ pub fn expected_session_metrics(
         ))
         .or_default() += 1.0;
         if s.status == "ACTIVE" {
-            *out.entry(series("gamelift_game_session_players", &l)).or_default() += s.current_players as f64;
-            *out.entry(series("gamelift_game_session_player_slots", &l)).or_default() += s.max_players as f64;
+            *out.entry(series("gamelift_game_session_players", &l))
+                .or_default() += s.current_players as f64;
+            *out.entry(series("gamelift_game_session_player_slots", &l))
+                .or_default() += s.max_players as f64;
             if s.accept_all {
-                *out.entry(series("gamelift_game_session_open_slots", &l)).or_default() +=
-                    (s.max_players - s.current_players.min(s.max_players)) as f64;
+                *out.entry(series("gamelift_game_session_open_slots", &l))
+                    .or_default() += (s.max_players - s.current_players.min(s.max_players)) as f64;
             }
             let occupancy = if s.current_players == 0 {
                 "empty"
@@ -143,8 +163,11 @@ pub fn expected_session_metrics(
             } else {
                 "partial"
             };
-            *out.entry(series("gamelift_game_sessions_by_occupancy", &[l[0], l[1], ("occupancy", occupancy)]))
-                .or_default() += 1.0;
+            *out.entry(series(
+                "gamelift_game_sessions_by_occupancy",
+                &[l[0], l[1], ("occupancy", occupancy)],
+            ))
+            .or_default() += 1.0;
         }
         if reason == "INTERRUPTED" {
             if let Some(ended) = s.termination_time_ms {
@@ -176,7 +199,9 @@ pub fn assert_metrics_eq(actual: &BTreeMap<String, f64>, expected: &BTreeMap<Str
     for (key, want) in expected {
         match actual.get(key) {
             None => diff.push(format!("  missing  {key} (expected {want})")),
-            Some(got) if (got - want).abs() > 1e-6 => diff.push(format!("  wrong    {key}: got {got}, expected {want}")),
+            Some(got) if (got - want).abs() > 1e-6 => {
+                diff.push(format!("  wrong    {key}: got {got}, expected {want}"))
+            }
             _ => {}
         }
     }
@@ -185,7 +210,12 @@ pub fn assert_metrics_eq(actual: &BTreeMap<String, f64>, expected: &BTreeMap<Str
             diff.push(format!("  extra    {key} = {got}"));
         }
     }
-    assert!(diff.is_empty(), "{what}: {} differences\n{}", diff.len(), diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "{what}: {} differences\n{}",
+        diff.len(),
+        diff.join("\n")
+    );
 }
 
 /// Whether an external tool may be skipped: only outside CI.

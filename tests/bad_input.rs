@@ -1,0 +1,115 @@
+//! Bad scenario and config files fail with the exact message (file, line, column, field, what
+//! was expected) and exit code 2, through the real binary.
+
+use std::process::Command;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_gamelift-exporter");
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the binary");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[track_caller]
+fn assert_rejected(args: &[&str], expected: &str) {
+    let (code, _, stderr) = run(args);
+    assert_eq!(code, Some(2), "exit code for {args:?}\nstderr: {stderr}");
+    assert_eq!(stderr.trim_end(), expected, "message for {args:?}");
+}
+
+#[test]
+fn bad_scenarios_name_file_line_and_field() {
+    let cases = [
+        ("unknown_field", "7:1: field `fleet[0].max_player`: unknown field `max_player`, expected one of `id`, `name`, `type`, `compute_type`, `home_region`, `locations`, `alias_id`, `max_players`, `sessions`, `occupancy`, `churn`"),
+        ("bad_enum", "5:8: field `fleet[0].type`: unknown variant `RESERVED`, expected `SPOT` or `ON_DEMAND`"),
+        ("negative_count", "9:10: field `fleet[0].sessions.active`: invalid count -5: expected a whole number from 0 to 4294967295"),
+        ("unknown_operation", "2:1: field `faults.rate_limits`: unknown operation \"DescribeGameSession\": expected one of ListFleets, DescribeFleetAttributes, DescribeFleetLocationAttributes, DescribeGameSessions"),
+        ("bad_ratio", "3:22: field `faults.server_error_ratio`: invalid value 1.5: expected a fraction between 0 and 1"),
+        ("ondemand_interruptions", "9:1: field `fleet[0].churn.interruption_probability`: only SPOT fleets are interrupted; set type = \"SPOT\" or remove it"),
+    ];
+    for (name, message) in cases {
+        let file = format!("tests/fixtures/scenarios/{name}.toml");
+        assert_rejected(
+            &["simulate", "--scenario", &file, "--listen", "127.0.0.1:0"],
+            &format!("gamelift-exporter: {file}:{message}"),
+        );
+    }
+    assert_rejected(
+        &["simulate", "--scenario", "tests/fixtures/scenarios/missing.toml", "--listen", "127.0.0.1:0"],
+        "gamelift-exporter: tests/fixtures/scenarios/missing.toml: cannot read file: No such file or directory (os error 2)",
+    );
+}
+
+#[test]
+fn bad_configs_name_file_line_and_field() {
+    let cases = [
+        ("syntax_error", "3:7: unclosed table, expected `]`"),
+        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `page_size`, `concurrency`, `timeout`, `stale_after`"),
+        ("bad_duration", "2:12: field `sweep.interval`: invalid duration \"1 minute\": unexpected ' ', expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\""),
+        ("empty_region", "2:10: field `aws.region`: empty region: expected an AWS Region code such as \"us-west-2\""),
+        ("invalid_listen", "2:10: field `server.listen`: invalid listen address \"localhost\": expected IP:PORT such as \"0.0.0.0:10319\" or \"[::1]:10319\""),
+        ("bad_glob", "2:11: field `fleets.include`: invalid glob \"prod-[abc]\": unsupported character '[' (only * and ? are special)"),
+        ("bad_endpoint", "2:16: field `aws.endpoint_url`: invalid endpoint URL \"127.0.0.1:4566\": expected http:// or https:// followed by a host"),
+        ("bad_page_size", "2:13: field `sweep.page_size`: invalid page size 0: expected 1 to 1000"),
+        ("region_and_regions", "3:1: field `aws.regions`: set either `region` or `regions`, not both"),
+    ];
+    for (name, message) in cases {
+        let file = format!("tests/fixtures/configs/{name}.toml");
+        assert_rejected(
+            &["--config", &file, "--check-config"],
+            &format!("gamelift-exporter: invalid config: {file}:{message}"),
+        );
+        // The same file refuses to start the exporter, before anything listens.
+        assert_rejected(
+            &["--config", &file],
+            &format!("gamelift-exporter: invalid config: {file}:{message}"),
+        );
+    }
+    assert_rejected(
+        &["--config", "tests/fixtures/configs/missing.toml", "--check-config"],
+        "gamelift-exporter: invalid config: tests/fixtures/configs/missing.toml: cannot read file: No such file or directory (os error 2)",
+    );
+}
+
+#[test]
+fn check_config_prints_the_effective_config() {
+    let (code, stdout, stderr) = run(&["--config", "config/gamelift-exporter.toml", "--check-config"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("[server]\nlisten = \"0.0.0.0:10319\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("interval = \"1m\""), "{stdout}");
+    // The printed config is itself a valid config.
+    let printed = std::env::temp_dir().join(format!("effective-{}.toml", std::process::id()));
+    std::fs::write(&printed, &stdout).unwrap();
+    let (code, again, _) = run(&["--config", printed.to_str().unwrap(), "--check-config"]);
+    assert_eq!((code, again), (Some(0), stdout));
+    std::fs::remove_file(printed).unwrap();
+
+    let (code, stdout, _) = run(&["--check-config"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("# regions: from the default AWS chain"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let (code, _, stderr) = run(&["--log-format", "xml"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("invalid value 'xml' for '--log-format <LOG_FORMAT>'"),
+        "{stderr}"
+    );
+}
