@@ -428,8 +428,11 @@ fn parse_label_values(q: &str) -> Option<(String, String)> {
     (!sel.is_empty() && !label.is_empty()).then(|| (sel.to_string(), label.to_string()))
 }
 
-/// (where, expression) for every panel target and annotation.
-fn dashboard_exprs(dashboard: &Value) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// (where it comes from, PromQL expression)
+type Located = Vec<(String, String)>;
+
+/// Every panel target and every annotation of the dashboard.
+fn dashboard_exprs(dashboard: &Value) -> (Located, Located) {
     let mut targets = Vec::new();
     for p in all_panels(dashboard) {
         for t in p["targets"].as_array().into_iter().flatten() {

@@ -1,0 +1,559 @@
+//! The exporter end to end: the real SDK against the simulator over HTTP, `/metrics` scraped over
+//! HTTP, every number compared with what the test computes itself from the simulator's sessions.
+
+mod common;
+
+use common::{assert_metrics_eq, expected_session_metrics, http, only, parse_metrics, scenario, series};
+use gamelift_exporter::aws::simulator_credentials;
+use gamelift_exporter::config::Config;
+use gamelift_exporter::exporter::{Exporter, Options};
+use gamelift_exporter::simulator::{Clock, Faults, RunningSimulator, Simulator};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SPOT1: &str = "fleet-5b0a0000-0000-4000-8000-000000000001";
+const ONDEMAND: &str = "fleet-0d0a0000-0000-4000-8000-000000000002";
+const SPOT2: &str = "fleet-5b0a0000-0000-4000-8000-000000000003";
+
+fn world(history_factor: u32) -> String {
+    format!(
+        r#"
+seed = 11
+[faults]
+rate_limits = {{}}
+
+[[fleet]]
+id = "{SPOT1}"
+name = "arena-spot"
+type = "SPOT"
+home_region = "us-west-2"
+locations = ["us-east-1", "sa-east-1"]
+max_players = 10
+[fleet.sessions]
+active = 30
+activating = 2
+terminating = 1
+error = 1
+terminated = {t1}
+interrupted = 5
+
+[[fleet]]
+id = "{ONDEMAND}"
+name = "arena-ondemand"
+type = "ON_DEMAND"
+home_region = "us-west-2"
+max_players = 16
+[fleet.sessions]
+active = 45
+terminated = {t2}
+[fleet.occupancy]
+empty = 0.3
+full = 0.3
+deny_all = 0.2
+
+[[fleet]]
+id = "{SPOT2}"
+name = "royale-spot"
+type = "SPOT"
+compute_type = "ANYWHERE"
+home_region = "eu-west-1"
+locations = ["eu-central-1"]
+max_players = 50
+[fleet.sessions]
+active = 12
+interrupted = 3
+"#,
+        t1 = 20 * history_factor,
+        t2 = 30 * history_factor
+    )
+}
+
+const SESSION_METRICS: [&str; 6] = [
+    "gamelift_game_sessions",
+    "gamelift_game_session_players",
+    "gamelift_game_session_player_slots",
+    "gamelift_game_session_open_slots",
+    "gamelift_game_sessions_by_occupancy",
+    "gamelift_game_session_last_interruption_timestamp_seconds",
+];
+
+struct Harness {
+    sim: RunningSimulator,
+    exporter: Arc<Exporter>,
+    address: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Harness {
+    async fn start(world: &str, sweep: &str) -> Harness {
+        let sim = Simulator::start(&scenario(world), Clock::Manual).await.unwrap();
+        let text = format!(
+            "[aws]\nregions = [\"us-west-2\", \"eu-west-1\"]\nendpoint_url = \"{}\"\nmax_requests_per_second = 1000\nmax_attempts = 1\n[sweep]\npage_size = 7\n{sweep}\n",
+            sim.url
+        );
+        let config = Config::parse(Path::new("test.toml"), &text).unwrap();
+        let exporter = Exporter::new(
+            config,
+            Options {
+                credentials: Some(simulator_credentials()),
+            },
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(gamelift_exporter::http::serve(
+            listener,
+            exporter.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Harness {
+            sim,
+            exporter,
+            address,
+            _stop: stop,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let address = self.address.clone();
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || http("GET", &address, &path))
+            .await
+            .unwrap()
+    }
+
+    async fn scrape(&self) -> (String, BTreeMap<String, f64>) {
+        let (status, head, body) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+            "{head}"
+        );
+        let metrics = parse_metrics(&body, "");
+        (body, metrics)
+    }
+
+    /// Ground truth for the session metrics, from the simulator's raw sessions.
+    fn truth(&self) -> BTreeMap<String, f64> {
+        expected_session_metrics(&self.sim.sessions(), &self.sim.fleets())
+    }
+
+    fn calls(&self, operation: &str) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.operation == operation)
+            .count()
+    }
+}
+
+fn for_fleet(metrics: &BTreeMap<String, f64>, fleet: &str) -> BTreeMap<String, f64> {
+    let needle = format!("fleet_id=\"{fleet}\"");
+    metrics
+        .iter()
+        .filter(|(k, _)| k.contains(&needle))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+fn without_fleet(metrics: &BTreeMap<String, f64>, fleet: &str) -> BTreeMap<String, f64> {
+    let needle = format!("fleet_id=\"{fleet}\"");
+    metrics
+        .iter()
+        .filter(|(k, _)| !k.contains(&needle))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+fn interruptions(metrics: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    only(metrics, &["gamelift_game_session_interruptions_total"])
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[tokio::test]
+async fn every_metric_matches_the_ground_truth() {
+    let h = Harness::start(&world(1), "history_interval = \"0s\"").await;
+    let (status, _, _) = h.get("/-/ready").await;
+    assert_eq!(status, 503, "not ready before the first sweep");
+    let (_, before) = h.scrape().await;
+    assert!(
+        only(&before, &SESSION_METRICS).is_empty(),
+        "no session numbers before a complete sweep"
+    );
+
+    let started = now_seconds();
+    let report = h.exporter.sweep_once().await;
+    assert_eq!((report.fleets_ok, report.fleets_failed), (3, 0));
+    let (text, metrics) = h.scrape().await;
+    assert_metrics_eq(
+        &only(&metrics, &SESSION_METRICS),
+        &h.truth(),
+        "after the first sweep",
+    );
+
+    let info = only(&metrics, &["gamelift_fleet_info"]);
+    let expected_info: BTreeMap<String, f64> = [
+        (SPOT1, "arena-spot", "SPOT", "EC2", "us-west-2"),
+        (ONDEMAND, "arena-ondemand", "ON_DEMAND", "EC2", "us-west-2"),
+        (SPOT2, "royale-spot", "SPOT", "ANYWHERE", "eu-west-1"),
+    ]
+    .iter()
+    .map(|(id, name, kind, compute, region)| {
+        let key = series(
+            "gamelift_fleet_info",
+            &[
+                ("fleet_id", id),
+                ("fleet_name", name),
+                ("fleet_type", kind),
+                ("compute_type", compute),
+                ("home_region", region),
+            ],
+        );
+        (key, 1.0)
+    })
+    .collect();
+    assert_metrics_eq(&info, &expected_info, "fleet info");
+    for fleet in [SPOT1, ONDEMAND, SPOT2] {
+        assert_eq!(
+            metrics[&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)])],
+            1.0
+        );
+        let success = metrics[&series(
+            "gamelift_exporter_fleet_last_success_timestamp_seconds",
+            &[("fleet_id", fleet)],
+        )];
+        assert!(
+            success >= started && success <= now_seconds(),
+            "{fleet} last success {success}"
+        );
+    }
+    assert!(metrics["gamelift_exporter_sweep_duration_seconds"] > 0.0);
+    // Interruption counters start at 0 for every known fleet location: history is not counted.
+    let zero: BTreeMap<String, f64> = h
+        .sim
+        .fleets()
+        .iter()
+        .flat_map(|(fleet, locations)| {
+            locations.iter().map(move |l| {
+                (
+                    series(
+                        "gamelift_game_session_interruptions_total",
+                        &[("fleet_id", fleet), ("location", l)],
+                    ),
+                    0.0,
+                )
+            })
+        })
+        .collect();
+    assert_metrics_eq(
+        &interruptions(&metrics),
+        &zero,
+        "interruptions after the first sweep",
+    );
+    for operation in [
+        "ListFleets",
+        "DescribeFleetAttributes",
+        "DescribeFleetLocationAttributes",
+        "DescribeGameSessions",
+    ] {
+        assert_eq!(
+            metrics[&series(
+                "gamelift_exporter_api_requests_total",
+                &[("operation", operation)]
+            )],
+            h.calls(operation) as f64,
+            "{operation} requests counted"
+        );
+    }
+    assert!(metrics
+        .keys()
+        .any(|k| k.starts_with("gamelift_exporter_build_info{")));
+    assert!(metrics.contains_key("process_resident_memory_bytes"));
+    assert!(!text.contains("gsess-"), "no session ids in labels");
+    assert_eq!(h.get("/-/ready").await.0, 200);
+
+    // A spot interruption between two sweeps raises the counter by exactly its sessions.
+    h.sim.advance(Duration::from_secs(60));
+    let ended = h.sim.interrupt(SPOT1, "us-east-1", 4).unwrap();
+    assert_eq!(ended.len(), 4);
+    h.exporter.sweep_once().await;
+    let (_, metrics) = h.scrape().await;
+    assert_metrics_eq(
+        &only(&metrics, &SESSION_METRICS),
+        &h.truth(),
+        "after the interruption",
+    );
+    let mut expected = zero.clone();
+    expected.insert(
+        series(
+            "gamelift_game_session_interruptions_total",
+            &[("fleet_id", SPOT1), ("location", "us-east-1")],
+        ),
+        4.0,
+    );
+    assert_metrics_eq(
+        &interruptions(&metrics),
+        &expected,
+        "interruptions after one event",
+    );
+    let last = series(
+        "gamelift_game_session_last_interruption_timestamp_seconds",
+        &[("fleet_id", SPOT1), ("location", "us-east-1")],
+    );
+    assert_eq!(metrics[&last], h.sim.now_ms() as f64 / 1000.0);
+
+    // Seen again, never counted twice; a second event adds only its own sessions.
+    h.exporter.sweep_once().await;
+    let (_, metrics) = h.scrape().await;
+    assert_metrics_eq(
+        &interruptions(&metrics),
+        &expected,
+        "the same sessions seen again",
+    );
+    h.sim.advance(Duration::from_secs(30));
+    h.sim.interrupt(SPOT2, "eu-central-1", 2).unwrap();
+    h.exporter.sweep_once().await;
+    let (text, metrics) = h.scrape().await;
+    expected.insert(
+        series(
+            "gamelift_game_session_interruptions_total",
+            &[("fleet_id", SPOT2), ("location", "eu-central-1")],
+        ),
+        2.0,
+    );
+    assert_metrics_eq(&interruptions(&metrics), &expected, "a second event");
+    assert_metrics_eq(
+        &only(&metrics, &SESSION_METRICS),
+        &h.truth(),
+        "after the second event",
+    );
+
+    if common::require_tool("promtool") {
+        let mut child = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "promtool check metrics:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn calls_per_sweep_follow_live_sessions_not_history() {
+    let page = 7;
+    let mut live_calls = Vec::new();
+    for history_factor in [1, 10] {
+        let h = Harness::start(&world(history_factor), "history_interval = \"1h\"").await;
+        h.exporter.sweep_once().await;
+        // The first sweep discovers (one ListFleets and one DescribeFleetAttributes per Region,
+        // one DescribeFleetLocationAttributes per fleet) and reads everything once.
+        assert_eq!(h.calls("ListFleets"), 2);
+        assert_eq!(h.calls("DescribeFleetAttributes"), 2);
+        assert_eq!(h.calls("DescribeFleetLocationAttributes"), 3);
+        let sessions = h.sim.sessions();
+        let full: usize = [SPOT1, ONDEMAND, SPOT2]
+            .iter()
+            .map(|f| {
+                sessions
+                    .iter()
+                    .filter(|s| s.fleet_id == *f)
+                    .count()
+                    .div_ceil(page)
+                    .max(1)
+            })
+            .sum();
+        assert_eq!(
+            h.calls("DescribeGameSessions"),
+            full,
+            "first sweep reads every session once"
+        );
+
+        // Steady state: one paginated listing per fleet and live status.
+        h.sim.clear_requests();
+        let report = h.exporter.sweep_once().await;
+        let expected: usize = [SPOT1, ONDEMAND, SPOT2]
+            .iter()
+            .flat_map(|f| ["ACTIVE", "ACTIVATING", "TERMINATING"].map(|st| (*f, st)))
+            .map(|(f, st)| {
+                sessions
+                    .iter()
+                    .filter(|s| s.fleet_id == f && s.status == st)
+                    .count()
+                    .div_ceil(page)
+                    .max(1)
+            })
+            .sum();
+        let requests = h.sim.requests();
+        assert_eq!(
+            requests.len(),
+            expected,
+            "only DescribeGameSessions, once per page"
+        );
+        assert!(requests
+            .iter()
+            .all(|r| r.operation == "DescribeGameSessions" && r.params.contains("StatusFilter")));
+        assert_eq!(report.live_calls as usize, expected);
+        assert_eq!(report.total_requests() as usize, expected);
+        assert_metrics_eq(
+            &only(&h.scrape().await.1, &SESSION_METRICS),
+            &h.truth(),
+            "live sweep numbers",
+        );
+        live_calls.push(expected);
+    }
+    assert_eq!(
+        live_calls[0], live_calls[1],
+        "ten times the history, same calls per steady-state sweep"
+    );
+}
+
+#[tokio::test]
+async fn failed_fleets_keep_their_numbers_and_deleted_fleets_vanish() {
+    let h = Harness::start(
+        &world(1),
+        "history_interval = \"0s\"\ndiscovery_interval = \"0s\"",
+    )
+    .await;
+    h.exporter.sweep_once().await;
+    let (_, first) = h.scrape().await;
+
+    // One fleet fails; the others change and update.
+    h.sim.set_faults(Faults {
+        failing_fleets: vec![ONDEMAND.into()],
+        ..Faults::none()
+    });
+    h.sim.advance(Duration::from_secs(60));
+    h.sim.interrupt(SPOT1, "sa-east-1", 3).unwrap();
+    let report = h.exporter.sweep_once().await;
+    assert_eq!((report.fleets_ok, report.fleets_failed), (2, 1));
+    let (_, second) = h.scrape().await;
+    let up =
+        |m: &BTreeMap<String, f64>, f: &str| m[&series("gamelift_exporter_fleet_up", &[("fleet_id", f)])];
+    assert_eq!(
+        (up(&second, ONDEMAND), up(&second, SPOT1), up(&second, SPOT2)),
+        (0.0, 1.0, 1.0)
+    );
+    let kept = |m: &BTreeMap<String, f64>| {
+        let mut fleet = for_fleet(&only(m, &SESSION_METRICS), ONDEMAND);
+        let key = series(
+            "gamelift_exporter_fleet_last_success_timestamp_seconds",
+            &[("fleet_id", ONDEMAND)],
+        );
+        fleet.insert(key.clone(), m[&key]);
+        fleet
+    };
+    assert_metrics_eq(
+        &kept(&second),
+        &kept(&first),
+        "the failing fleet keeps its last complete numbers",
+    );
+    assert_metrics_eq(
+        &without_fleet(&only(&second, &SESSION_METRICS), ONDEMAND),
+        &without_fleet(&h.truth(), ONDEMAND),
+        "the other fleets are current",
+    );
+    let failures = series(
+        "gamelift_exporter_api_request_failures_total",
+        &[("operation", "DescribeGameSessions"), ("reason", "server_error")],
+    );
+    assert_eq!(second[&failures], 1.0);
+
+    // A fleet deleted between sweeps disappears completely; the failing one recovers.
+    assert!(h.sim.delete_fleet(SPOT2));
+    h.sim.set_faults(Faults::none());
+    h.exporter.sweep_once().await;
+    let (text, third) = h.scrape().await;
+    assert!(!text.contains(SPOT2), "no series of the deleted fleet remain");
+    assert_eq!(up(&third, ONDEMAND), 1.0);
+    assert_metrics_eq(
+        &only(&third, &SESSION_METRICS),
+        &h.truth(),
+        "after recovery and deletion",
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_that_fails_part_way_publishes_nothing_from_it() {
+    let h = Harness::start(&world(1), "history_interval = \"0s\"\nconcurrency = 1").await;
+    h.exporter.sweep_once().await;
+    let (_, first) = h.scrape().await;
+    let first_truth = h.truth();
+    assert_metrics_eq(&only(&first, &SESSION_METRICS), &first_truth, "first sweep");
+
+    // Change every fleet, then allow only a few calls: fleets run out of budget mid-listing.
+    h.sim.advance(Duration::from_secs(60));
+    h.sim.interrupt(SPOT1, "us-west-2", 6).unwrap();
+    h.sim.interrupt(SPOT2, "eu-west-1", 5).unwrap();
+    let mut faults = Faults::none();
+    faults.rate_limits.insert("DescribeGameSessions".into(), 4.0);
+    h.sim.set_faults(faults);
+    let report = h.exporter.sweep_once().await;
+    assert!(report.fleets_failed >= 1, "{report:?}");
+    let (_, second) = h.scrape().await;
+    let truth = h.truth();
+    for fleet in [SPOT1, ONDEMAND, SPOT2] {
+        let published = for_fleet(&only(&second, &SESSION_METRICS), fleet);
+        let up = second[&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)])];
+        if up == 1.0 {
+            assert_metrics_eq(
+                &published,
+                &for_fleet(&truth, fleet),
+                &format!("{fleet} (complete)"),
+            );
+        } else {
+            assert_metrics_eq(
+                &published,
+                &for_fleet(&first_truth, fleet),
+                &format!("{fleet} (failed: previous numbers)"),
+            );
+        }
+    }
+    let throttled = series(
+        "gamelift_exporter_api_request_failures_total",
+        &[("operation", "DescribeGameSessions"), ("reason", "throttled")],
+    );
+    assert!(second[&throttled] >= 1.0);
+}
+
+#[tokio::test]
+async fn http_endpoints() {
+    let h = Harness::start(&world(1), "").await;
+    let (status, head, body) = h.get("/").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("text/html") && body.contains("href=\"/metrics\""));
+    assert_eq!(h.get("/-/healthy").await.0, 200);
+    assert_eq!(h.get("/nope").await.0, 404);
+    let address = h.address.clone();
+    let (status, head, _) = tokio::task::spawn_blocking(move || http("POST", &address, "/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(status, 405);
+    assert!(head.to_lowercase().contains("allow: get, head"));
+    let address = h.address.clone();
+    let (status, _, body) = tokio::task::spawn_blocking(move || http("HEAD", &address, "/metrics"))
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_str()), (200, ""));
+}
