@@ -18,6 +18,11 @@ pub struct Args {
     #[arg(long)]
     pub check_config: bool,
 
+    /// Web config YAML for TLS and basic auth (Prometheus exporter-toolkit format); overrides
+    /// server.web_config_file.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Run on a built-in simulated GameLift world instead of AWS (no account needed).
     #[arg(long)]
     pub demo: bool,

@@ -19,10 +19,23 @@ pub const INTERVAL_FLOOR: Duration = Duration::from_secs(30);
 pub struct Config {
     /// The file it came from, if any (for messages and reloads).
     pub source: Option<PathBuf>,
-    pub listen: SocketAddr,
+    pub server: ServerConfig,
     pub aws: AwsConfig,
     pub sweep: SweepConfig,
     pub fleets: FleetFilter,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Whether `POST /-/reload` reloads the config file (SIGHUP always does).
+    pub enable_reload: bool,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// A client that has not sent its request headers in this time is disconnected (slowloris).
+    pub header_read_timeout: Duration,
+    /// Prometheus exporter-toolkit web config (TLS, basic auth), YAML.
+    pub web_config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +124,13 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             source: None,
-            listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
+            server: ServerConfig {
+                listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
+                enable_reload: false,
+                max_connections: 128,
+                header_read_timeout: Duration::from_secs(10),
+                web_config_file: None,
+            },
             aws: AwsConfig {
                 regions: Vec::new(),
                 endpoint_url: None,
@@ -152,6 +171,14 @@ struct RawConfig {
 struct RawServer {
     #[serde(default, deserialize_with = "listen_address")]
     listen: Option<SocketAddr>,
+    #[serde(default)]
+    enable_reload: Option<bool>,
+    #[serde(default, deserialize_with = "max_connections")]
+    max_connections: Option<usize>,
+    #[serde(default, deserialize_with = "positive_duration")]
+    header_read_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "path")]
+    web_config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -329,6 +356,25 @@ fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Erro
     }
 }
 
+fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let value = i64::deserialize(d)?;
+    if (1..=65_536).contains(&value) {
+        Ok(Some(value as usize))
+    } else {
+        Err(custom(format!(
+            "invalid max_connections {value}: expected 1 to 65536"
+        )))
+    }
+}
+
+fn path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.is_empty() {
+        return Err(custom("empty path: expected a file name".into()));
+    }
+    Ok(Some(PathBuf::from(text)))
+}
+
 fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Glob>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
@@ -383,7 +429,23 @@ impl Config {
         };
         Ok(Config {
             source: Some(path.to_path_buf()),
-            listen: raw.server.listen.unwrap_or(defaults.listen),
+            server: ServerConfig {
+                listen: raw.server.listen.unwrap_or(defaults.server.listen),
+                enable_reload: raw.server.enable_reload.unwrap_or(defaults.server.enable_reload),
+                max_connections: raw
+                    .server
+                    .max_connections
+                    .unwrap_or(defaults.server.max_connections),
+                header_read_timeout: raw
+                    .server
+                    .header_read_timeout
+                    .unwrap_or(defaults.server.header_read_timeout),
+                // Relative to the config file, so a unit's WorkingDirectory does not matter.
+                web_config_file: raw
+                    .server
+                    .web_config_file
+                    .map(|p| path.parent().map_or(p.clone(), |dir| dir.join(&p))),
+            },
             aws: AwsConfig {
                 regions,
                 endpoint_url: raw.aws.endpoint_url,
@@ -429,7 +491,19 @@ impl Config {
             )
         };
         let mut out = String::new();
-        let _ = writeln!(out, "[server]\nlisten = {}\n", quote(&self.listen.to_string()));
+        let server = &self.server;
+        let _ = writeln!(out, "[server]\nlisten = {}", quote(&server.listen.to_string()));
+        let _ = writeln!(out, "enable_reload = {}", server.enable_reload);
+        let _ = writeln!(out, "max_connections = {}", server.max_connections);
+        let _ = writeln!(
+            out,
+            "header_read_timeout = {}",
+            quote(&duration::format(server.header_read_timeout))
+        );
+        if let Some(file) = &server.web_config_file {
+            let _ = writeln!(out, "web_config_file = {}", quote(&file.display().to_string()));
+        }
+        let _ = writeln!(out);
         let _ = writeln!(out, "[aws]");
         if self.aws.regions.is_empty() {
             let _ = writeln!(

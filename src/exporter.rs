@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::discovery::{self, Fleet, OPERATIONS};
 use crate::metrics::{FleetView, Published, Snapshot};
 use crate::sweep::{self, InterruptionLedger, Pass, PassResult, SweepError};
+use crate::web::WebConfig;
 use aws_sdk_gamelift::config::Credentials;
 use prometheus::{GaugeVec, Opts, Registry};
 use std::collections::{BTreeMap, HashMap};
@@ -72,7 +73,10 @@ impl SweepReport {
 
 /// The running exporter: shared by the scheduler and the HTTP server.
 pub struct Exporter {
-    config: Config,
+    /// Replaced as a whole by [`Exporter::reload`]; readers take a cheap `Arc` copy.
+    config: std::sync::RwLock<Arc<Config>>,
+    web: std::sync::RwLock<Arc<WebConfig>>,
+    options: Options,
     started_ms: i64,
     registry: Registry,
     api: ApiMetrics,
@@ -86,6 +90,8 @@ pub struct Exporter {
 pub struct Options {
     /// Fixed credentials (demo and tests); `None` uses the standard AWS chain.
     pub credentials: Option<Credentials>,
+    /// An `[aws]` section that reloads keep (the demo's simulator endpoint).
+    pub pinned_aws: Option<crate::config::AwsConfig>,
 }
 
 impl Exporter {
@@ -117,8 +123,9 @@ impl Exporter {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
 
+        let web = load_web(&config)?;
         let regions = aws::resolve_regions(&config.aws).await?;
-        let clients = aws::clients(&config.aws, &regions, &api, options.credentials).await;
+        let clients = aws::clients(&config.aws, &regions, &api, options.credentials.clone()).await;
         let state = State {
             regions: clients
                 .into_iter()
@@ -132,7 +139,9 @@ impl Exporter {
             last_duration: None,
         };
         Ok(Arc::new(Exporter {
-            config,
+            config: std::sync::RwLock::new(Arc::new(config)),
+            web: std::sync::RwLock::new(Arc::new(web)),
+            options,
             started_ms: now_ms(),
             registry,
             api,
@@ -142,8 +151,75 @@ impl Exporter {
         }))
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// TLS and basic-auth settings in force.
+    pub fn web(&self) -> Arc<WebConfig> {
+        self.web.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the config file the exporter was started with and applies it.
+    pub async fn reload_from_file(&self) -> Result<(), String> {
+        let Some(path) = self.config().source.clone() else {
+            return Err("no --config file was given, so there is nothing to reload".into());
+        };
+        let config = Config::load(&path).map_err(|e| e.to_string())?;
+        self.reload(config).await
+    }
+
+    /// Applies a new, already validated config. Fleet state, counters and the published
+    /// snapshot carry over; Regions are re-created only when `[aws]` changed. On error the
+    /// running config stays in force.
+    pub async fn reload(&self, mut new: Config) -> Result<(), String> {
+        if let Some(pinned) = &self.options.pinned_aws {
+            new.aws = pinned.clone();
+        }
+        let web = load_web(&new).map_err(|e| e.to_string())?;
+        let old = self.config();
+        if new.server.listen != old.server.listen {
+            tracing::warn!(running = %old.server.listen, configured = %new.server.listen, "server.listen changes need a restart; still listening on the old address");
+            new.server.listen = old.server.listen;
+        }
+        let mut state = self.state.lock().await;
+        if new.aws != old.aws {
+            let regions = aws::resolve_regions(&new.aws)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            let clients = aws::clients(&new.aws, &regions, &self.api, self.options.credentials.clone()).await;
+            let previous: HashMap<String, bool> = state
+                .regions
+                .iter()
+                .map(|r| (r.client.region.clone(), r.swept))
+                .collect();
+            state.regions = clients
+                .into_iter()
+                .map(|client| {
+                    let swept = previous.get(&client.region).copied().unwrap_or(false);
+                    RegionState {
+                        client,
+                        last_discovery: None,
+                        swept,
+                    }
+                })
+                .collect();
+            state
+                .fleets
+                .retain(|_, s| s.fleet.as_ref().is_none_or(|f| regions.contains(&f.home_region)));
+        } else if new.fleets != old.fleets {
+            for region in state.regions.iter_mut() {
+                region.last_discovery = None;
+            }
+        }
+        let ready = state.regions.iter().all(|r| r.swept);
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        *self.web.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(web);
+        self.ready.store(ready, Ordering::Release);
+        self.published.publish(&self.snapshot(&state));
+        tracing::info!("configuration reloaded");
+        Ok(())
     }
 
     pub fn registry(&self) -> &Registry {
@@ -165,14 +241,15 @@ impl Exporter {
     /// Runs one sweep: discovery where due, then every fleet once, then publishes.
     pub async fn sweep_once(&self) -> SweepReport {
         let started = Instant::now();
+        let config = self.config();
         let before = self.requests_by_operation();
         let mut state = self.state.lock().await;
-        self.discover_due(&mut state).await;
+        self.discover_due(&config, &mut state).await;
 
-        let semaphore = Arc::new(Semaphore::new(self.config.sweep.concurrency));
+        let semaphore = Arc::new(Semaphore::new(config.sweep.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         let now = Instant::now();
-        let history_interval = self.config.sweep.history_interval;
+        let history_interval = config.sweep.history_interval;
         let clients: HashMap<String, RegionClient> = state
             .regions
             .iter()
@@ -193,8 +270,8 @@ impl Exporter {
             let baseline = fleet_state.last_full.is_none();
             let semaphore = semaphore.clone();
             let fleet_id = fleet_id.clone();
-            let page_size = self.config.sweep.page_size;
-            let timeout = self.config.sweep.timeout;
+            let page_size = config.sweep.page_size;
+            let timeout = config.sweep.timeout;
             let since_ms = self.started_ms;
             tasks.spawn(async move {
                 let _permit = semaphore
@@ -290,9 +367,9 @@ impl Exporter {
         report
     }
 
-    async fn discover_due(&self, state: &mut State) {
-        let interval = self.config.sweep.discovery_interval;
-        let page_size = self.config.sweep.page_size;
+    async fn discover_due(&self, config: &Config, state: &mut State) {
+        let interval = config.sweep.discovery_interval;
+        let page_size = config.sweep.page_size;
         let mut discovered: Vec<(String, Vec<Fleet>)> = Vec::new();
         for region in state.regions.iter_mut() {
             if region
@@ -301,7 +378,7 @@ impl Exporter {
             {
                 continue;
             }
-            match discovery::discover(&region.client, &self.config.fleets, page_size).await {
+            match discovery::discover(&region.client, &config.fleets, page_size).await {
                 Ok(fleets) => {
                     tracing::info!(region = %region.client.region, fleets = fleets.len(), "fleets discovered");
                     region.last_discovery = Some(Instant::now());
@@ -329,7 +406,7 @@ impl Exporter {
     }
 
     fn snapshot(&self, state: &State) -> Snapshot {
-        let stale_before = now_ms() - self.config.sweep.stale_after.as_millis() as i64;
+        let stale_before = now_ms() - self.config().sweep.stale_after.as_millis() as i64;
         let fleets = state
             .fleets
             .values()
@@ -370,9 +447,9 @@ impl Exporter {
     /// Sweeps every `sweep.interval` until `shutdown` resolves. Sweeps never overlap: a sweep
     /// that runs long delays the next one.
     pub async fn run_schedule(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let interval = self.config.sweep.interval;
         loop {
-            let next = tokio::time::Instant::now() + interval;
+            // Read every time: a reload may have changed it.
+            let next = tokio::time::Instant::now() + self.config().sweep.interval;
             tokio::select! {
                 _ = self.sweep_once() => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,
@@ -382,6 +459,13 @@ impl Exporter {
                 _ = shutdown.wait_for(|stop| *stop) => return,
             }
         }
+    }
+}
+
+fn load_web(config: &Config) -> Result<WebConfig, crate::tomlfile::FileError> {
+    match &config.server.web_config_file {
+        Some(path) => WebConfig::load(path),
+        None => Ok(WebConfig::open()),
     }
 }
 

@@ -1,26 +1,42 @@
-//! The HTTP face: `/metrics`, a landing page at `/`, `/-/healthy` and `/-/ready`.
+//! The HTTP face: `/metrics`, a landing page at `/`, `/-/healthy`, `/-/ready` and `/-/reload`;
+//! optional TLS and basic auth (see [`crate::web`]); hardened against slow and greedy clients.
 
 use crate::exporter::Exporter;
+use crate::web::Access;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus::{Encoder, TextEncoder};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// The exposition format Prometheus negotiates by default.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// A client that has not sent its request headers by then is disconnected (slowloris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head accepted (hyper's minimum); we never read request bodies.
+const MAX_REQUEST_HEAD: usize = 8192;
+/// A TLS handshake must finish within this.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves HTTP on `listener` until `shutdown` resolves.
+/// Serves HTTP(S) on `listener` until `shutdown` resolves.
+///
+/// At most `server.max_connections` connections are served at once (the rest wait in the
+/// kernel's backlog), and a client that does not send its request head within
+/// `server.header_read_timeout` is dropped, so idle or slow clients cannot starve a scrape.
 pub async fn serve(listener: TcpListener, exporter: Arc<Exporter>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let server = exporter.config().server.clone();
+    let slots = Arc::new(Semaphore::new(server.max_connections));
     loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => return,
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
         let (stream, _) = tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => match accepted {
@@ -33,18 +49,38 @@ pub async fn serve(listener: TcpListener, exporter: Arc<Exporter>, shutdown: imp
             },
         };
         let exporter = exporter.clone();
+        let header_timeout = server.header_read_timeout;
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let exporter = exporter.clone();
-                async move { Ok::<_, std::convert::Infallible>(route(&exporter, &request)) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _permit = permit;
+            match exporter.web().tls.clone() {
+                None => connection(stream, exporter, header_timeout).await,
+                Some(tls) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(stream, exporter, header_timeout).await,
+                        Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
+            }
         });
     }
+}
+
+async fn connection<S>(stream: S, exporter: Arc<Exporter>, header_timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let exporter = exporter.clone();
+        async move { Ok::<_, std::convert::Infallible>(route(&exporter, request).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_REQUEST_HEAD)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -55,49 +91,80 @@ fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Respo
         .expect("static response parts are valid")
 }
 
-fn route(exporter: &Exporter, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let path = request.uri().path();
-    let known = matches!(path, "/" | "/metrics" | "/-/healthy" | "/-/ready");
-    if !known {
-        return text(
-            StatusCode::NOT_FOUND,
-            "text/plain; charset=utf-8",
-            "404 page not found\n",
-        );
+fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    text(status, "text/plain; charset=utf-8", body)
+}
+
+async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_string();
+    let method = request.method().clone();
+    let web = exporter.web();
+    if web.requires_auth() {
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let authorization = authorization.map(str::to_string);
+        // bcrypt is slow on purpose: keep it off the I/O threads.
+        let access = tokio::task::spawn_blocking(move || web.check(authorization.as_deref()))
+            .await
+            .unwrap_or(Access::Denied);
+        if access == Access::Denied {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"gamelift-exporter\""),
+            );
+            return response;
+        }
     }
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        let mut response = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain; charset=utf-8",
-            "405 method not allowed\n",
-        );
+    let allowed: &[Method] = match path.as_str() {
+        "/" | "/metrics" | "/-/healthy" | "/-/ready" => &[Method::GET, Method::HEAD],
+        "/-/reload" => &[Method::POST, Method::PUT],
+        _ => return plain(StatusCode::NOT_FOUND, "404 page not found\n"),
+    };
+    if !allowed.contains(&method) {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
+        let list = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
         response
             .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+            .insert(header::ALLOW, list.parse().expect("method names are valid"));
         return response;
     }
-    let mut response = match path {
+    let mut response = match path.as_str() {
         "/metrics" => {
             let mut body = Vec::new();
             match TextEncoder::new().encode(&exporter.registry().gather(), &mut body) {
                 Ok(()) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
-                Err(error) => text(
+                Err(error) => plain(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "text/plain; charset=utf-8",
                     format!("error encoding metrics: {error}\n"),
                 ),
             }
         }
-        "/-/healthy" => text(StatusCode::OK, "text/plain; charset=utf-8", "Healthy\n"),
-        "/-/ready" if exporter.is_ready() => text(StatusCode::OK, "text/plain; charset=utf-8", "Ready\n"),
-        "/-/ready" => text(
+        "/-/healthy" => plain(StatusCode::OK, "Healthy\n"),
+        "/-/ready" if exporter.is_ready() => plain(StatusCode::OK, "Ready\n"),
+        "/-/ready" => plain(
             StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain; charset=utf-8",
             "Not ready: waiting for the first sweep of every Region\n",
         ),
+        "/-/reload" if !exporter.config().server.enable_reload => plain(
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled (set server.enable_reload = true; SIGHUP always reloads)\n",
+        ),
+        "/-/reload" => match exporter.reload_from_file().await {
+            Ok(()) => plain(StatusCode::OK, "Reloaded\n"),
+            Err(error) => {
+                tracing::error!(%error, "reload failed; keeping the running configuration");
+                plain(
+                    StatusCode::BAD_REQUEST,
+                    format!("reload failed, running configuration kept: {error}\n"),
+                )
+            }
+        },
         _ => text(StatusCode::OK, "text/html; charset=utf-8", landing_page(exporter)),
     };
-    if request.method() == Method::HEAD {
+    if method == Method::HEAD {
         *response.body_mut() = Full::new(Bytes::new());
     }
     response

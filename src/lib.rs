@@ -13,7 +13,8 @@
 //! - [`aggregate`]: what a sweep computes from sessions (counts, players, occupancy).
 //! - [`metrics`]: the published snapshot and the collector that renders it.
 //! - [`exporter`]: the scheduler that ties discovery, sweeps and publishing together.
-//! - [`http`]: `/metrics`, `/`, `/-/healthy`, `/-/ready` on hyper.
+//! - [`http`]: `/metrics`, `/`, `/-/healthy`, `/-/ready`, `/-/reload` on hyper.
+//! - [`web`]: TLS and basic auth from an exporter-toolkit web-config file.
 //! - [`simulator`]: a wire-faithful GameLift stand-in for tests, demo and benchmarks.
 //! - [`demo`]: `--demo`, the exporter on a built-in simulated world.
 #![forbid(unsafe_code)]
@@ -31,3 +32,4 @@ pub mod metrics;
 pub mod simulator;
 pub mod sweep;
 pub mod tomlfile;
+pub mod web;

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         eprintln!("gamelift-exporter: {message}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(config) => config,
             Err(error) => {
@@ -30,6 +30,15 @@ fn main() -> ExitCode {
         },
         None => Config::default(),
     };
+    if let Some(file) = &args.web_config_file {
+        config.server.web_config_file = Some(file.clone());
+    }
+    if let Some(file) = &config.server.web_config_file {
+        if let Err(error) = gamelift_exporter::web::WebConfig::load(file) {
+            eprintln!("gamelift-exporter: invalid web config: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     if args.check_config {
         print!("{}", config.to_toml());
         for warning in config.warnings() {
@@ -50,7 +59,7 @@ fn main() -> ExitCode {
             listen,
             speed,
         }) => runtime.block_on(simulate(&scenario, listen, speed)),
-        None => runtime.block_on(run(config, args.demo)),
+        None => runtime.block_on(run(config, args.demo, args.web_config_file)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,7 +104,45 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
+/// Reloads the config file on every SIGHUP; a bad file is logged and the running config kept.
+async fn reload_on_hangup(
+    exporter: std::sync::Arc<Exporter>,
+    web_config_override: Option<std::path::PathBuf>,
+) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot install a SIGHUP handler; reload with POST /-/reload");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            let Some(path) = exporter.config().source.clone() else {
+                tracing::warn!("SIGHUP received but no --config file was given; nothing to reload");
+                continue;
+            };
+            let result = match Config::load(&path) {
+                Ok(mut config) => {
+                    if let Some(file) = &web_config_override {
+                        config.server.web_config_file = Some(file.clone());
+                    }
+                    exporter.reload(config).await
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            if let Err(error) = result {
+                tracing::error!(%error, "reload failed; keeping the running configuration");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (exporter, web_config_override);
+}
+
+async fn run(
+    mut config: Config,
+    demo: bool,
+    web_config_override: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
@@ -107,13 +154,14 @@ async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
             "DEMO MODE: all GameLift data is SIMULATED by the built-in simulator; no AWS account is used"
         );
         options.credentials = Some(gamelift_exporter::aws::simulator_credentials());
+        options.pinned_aws = Some(config.aws.clone());
         Some(simulator)
     } else {
         None
     };
-    let listener = TcpListener::bind(config.listen)
+    let listener = TcpListener::bind(config.server.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving /metrics");
     let exporter = Exporter::new(config, options).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -123,9 +171,11 @@ async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
             let _ = stopped.wait_for(|s| *s).await;
         }
     }));
-    let schedule = tokio::spawn(exporter.run_schedule(stopped));
+    let schedule = tokio::spawn(exporter.clone().run_schedule(stopped));
+    let reloader = tokio::spawn(reload_on_hangup(exporter, web_config_override));
     shutdown_signal().await;
     let _ = stop.send(true);
+    reloader.abort();
     let _ = schedule.await;
     let _ = server.await;
     Ok(())

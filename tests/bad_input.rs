@@ -113,3 +113,18 @@ fn bad_flags_are_usage_errors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_example_scenario_and_config_is_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("config/scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            gamelift_exporter::simulator::Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 4, "demo, minimal, faults, large");
+    gamelift_exporter::config::Config::load(&root.join("config/gamelift-exporter.toml")).unwrap();
+}

@@ -3,14 +3,9 @@
 
 mod common;
 
-use common::{assert_metrics_eq, expected_session_metrics, http, only, parse_metrics, scenario, series};
-use gamelift_exporter::aws::simulator_credentials;
-use gamelift_exporter::config::Config;
-use gamelift_exporter::exporter::{Exporter, Options};
-use gamelift_exporter::simulator::{Clock, Faults, RunningSimulator, Simulator};
+use common::{assert_metrics_eq, http, only, series, Harness};
+use gamelift_exporter::simulator::Faults;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 const SPOT1: &str = "fleet-5b0a0000-0000-4000-8000-000000000001";
@@ -70,88 +65,7 @@ interrupted = 3
     )
 }
 
-const SESSION_METRICS: [&str; 6] = [
-    "gamelift_game_sessions",
-    "gamelift_game_session_players",
-    "gamelift_game_session_player_slots",
-    "gamelift_game_session_open_slots",
-    "gamelift_game_sessions_by_occupancy",
-    "gamelift_game_session_last_interruption_timestamp_seconds",
-];
-
-struct Harness {
-    sim: RunningSimulator,
-    exporter: Arc<Exporter>,
-    address: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Harness {
-    async fn start(world: &str, sweep: &str) -> Harness {
-        let sim = Simulator::start(&scenario(world), Clock::Manual).await.unwrap();
-        let text = format!(
-            "[aws]\nregions = [\"us-west-2\", \"eu-west-1\"]\nendpoint_url = \"{}\"\nmax_requests_per_second = 1000\nmax_attempts = 1\n[sweep]\npage_size = 7\n{sweep}\n",
-            sim.url
-        );
-        let config = Config::parse(Path::new("test.toml"), &text).unwrap();
-        let exporter = Exporter::new(
-            config,
-            Options {
-                credentials: Some(simulator_credentials()),
-            },
-        )
-        .await
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(gamelift_exporter::http::serve(
-            listener,
-            exporter.clone(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Harness {
-            sim,
-            exporter,
-            address,
-            _stop: stop,
-        }
-    }
-
-    async fn get(&self, path: &str) -> (u16, String, String) {
-        let address = self.address.clone();
-        let path = path.to_string();
-        tokio::task::spawn_blocking(move || http("GET", &address, &path))
-            .await
-            .unwrap()
-    }
-
-    async fn scrape(&self) -> (String, BTreeMap<String, f64>) {
-        let (status, head, body) = self.get("/metrics").await;
-        assert_eq!(status, 200);
-        assert!(
-            head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
-            "{head}"
-        );
-        let metrics = parse_metrics(&body, "");
-        (body, metrics)
-    }
-
-    /// Ground truth for the session metrics, from the simulator's raw sessions.
-    fn truth(&self) -> BTreeMap<String, f64> {
-        expected_session_metrics(&self.sim.sessions(), &self.sim.fleets())
-    }
-
-    fn calls(&self, operation: &str) -> usize {
-        self.sim
-            .requests()
-            .iter()
-            .filter(|r| r.operation == operation)
-            .count()
-    }
-}
+use common::SESSION_METRICS;
 
 fn for_fleet(metrics: &BTreeMap<String, f64>, fleet: &str) -> BTreeMap<String, f64> {
     let needle = format!("fleet_id=\"{fleet}\"");

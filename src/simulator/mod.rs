@@ -43,6 +43,7 @@ pub struct RequestRecord {
     pub params: String,
     /// `ok`, an error code such as `ThrottlingException`, `dropped` or `malformed`.
     pub outcome: String,
+    /// When the request arrived (before any injected latency).
     pub at: Instant,
 }
 

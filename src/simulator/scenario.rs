@@ -198,6 +198,9 @@ pub struct Faults {
     /// Operations not listed are unlimited.
     #[serde(default = "default_rate_limits", deserialize_with = "rate_limits")]
     pub rate_limits: BTreeMap<String, f64>,
+    /// Fraction of requests answered ThrottlingException, whatever the rate.
+    #[serde(default, deserialize_with = "ratio")]
+    pub throttle_ratio: f64,
     /// Fraction of requests answered with a 500 InternalServiceException.
     #[serde(default, deserialize_with = "ratio")]
     pub server_error_ratio: f64,
@@ -219,6 +222,7 @@ impl Default for Faults {
     fn default() -> Self {
         Faults {
             rate_limits: default_rate_limits(),
+            throttle_ratio: 0.0,
             server_error_ratio: 0.0,
             drop_connection_ratio: 0.0,
             malformed_body_ratio: 0.0,

@@ -39,6 +39,15 @@ pub async fn serve(simulator: Simulator, listener: TcpListener, shutdown: impl F
     }
 }
 
+/// The faults drawn for one request.
+struct Rolled {
+    latency: std::time::Duration,
+    drop: bool,
+    throttle: bool,
+    fail: bool,
+    malformed: bool,
+}
+
 /// Returned from the service to make hyper close the connection without an answer.
 #[derive(Debug)]
 struct DropConnection;
@@ -98,6 +107,7 @@ fn signing_region(authorization: &str) -> Option<String> {
 
 impl Simulator {
     async fn handle(&self, request: Request<Incoming>) -> Answer {
+        let arrived = Instant::now();
         let path = request.uri().path().to_string();
         if path.starts_with("/_simulator/") {
             return self.control(request).await;
@@ -143,19 +153,12 @@ impl Simulator {
             Ok(Doc::Map(members)) => describe_params(members),
             _ => String::new(),
         };
-        let (latency, drop, fail, malformed) = self.roll_faults();
+        let rolled = self.roll_faults();
+        let latency = rolled.latency;
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        let outcome = self.answer(
-            protocol,
-            &operation,
-            authorization.as_deref(),
-            decoded,
-            drop,
-            fail,
-            malformed,
-        );
+        let outcome = self.answer(protocol, &operation, authorization.as_deref(), decoded, rolled);
         let label = match &outcome {
             Err(DropConnection) => "dropped".to_string(),
             Ok((label, _)) => label.clone(),
@@ -165,33 +168,40 @@ impl Simulator {
             protocol: protocol.name(),
             params,
             outcome: label,
-            at: Instant::now(),
+            at: arrived,
         });
         outcome.map(|(_, response)| response)
     }
 
     /// Draws this request's faults, in request order, from the seeded fault stream.
-    fn roll_faults(&self) -> (std::time::Duration, bool, bool, bool) {
+    fn roll_faults(&self) -> Rolled {
         let mut inner = self.lock();
         let faults = inner.faults.clone();
         let rng = &mut inner.fault_rng;
-        let drop = rng.chance(faults.drop_connection_ratio);
-        let fail = rng.chance(faults.server_error_ratio);
-        let malformed = rng.chance(faults.malformed_body_ratio);
-        (faults.latency, drop, fail, malformed)
+        Rolled {
+            latency: faults.latency,
+            drop: rng.chance(faults.drop_connection_ratio),
+            throttle: rng.chance(faults.throttle_ratio),
+            fail: rng.chance(faults.server_error_ratio),
+            malformed: rng.chance(faults.malformed_body_ratio),
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn answer(
         &self,
         protocol: Protocol,
         operation: &str,
         authorization: Option<&str>,
         decoded: Result<Doc, String>,
-        drop: bool,
-        fail: bool,
-        malformed: bool,
+        rolled: Rolled,
     ) -> Result<(String, Response<Full<Bytes>>), DropConnection> {
+        let Rolled {
+            drop,
+            throttle,
+            fail,
+            malformed,
+            ..
+        } = rolled;
         let error = |e: ApiError| api_error(protocol, &e).map(|r| (e.code.to_string(), r));
         if !ops::OPERATION_NAMES.contains(&operation) {
             return error(ApiError::unknown_operation(operation));
@@ -221,6 +231,10 @@ impl Simulator {
                 drop_guard(inner);
                 return error(ApiError::throttled());
             }
+        }
+        if throttle {
+            drop_guard(inner);
+            return error(ApiError::throttled());
         }
         if fail {
             drop_guard(inner);

@@ -2,10 +2,14 @@
 //! an exposition-format parser, and expectations computed straight from the simulator's sessions.
 #![allow(dead_code)]
 
-use gamelift_exporter::simulator::{Scenario, SessionRecord};
+use gamelift_exporter::aws::simulator_credentials;
+use gamelift_exporter::config::Config;
+use gamelift_exporter::exporter::{Exporter, Options};
+use gamelift_exporter::simulator::{Clock, RunningSimulator, Scenario, SessionRecord, Simulator};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A real `aws-sdk-gamelift` client pointed at the simulator, with dummy credentials.
 pub fn sdk_client(url: &str, region: &str, max_attempts: u32) -> aws_sdk_gamelift::Client {
@@ -232,4 +236,113 @@ pub fn require_tool(tool: &str) -> bool {
         eprintln!("SKIPPED: {tool} not found on PATH (install it; CI never skips)");
     }
     found
+}
+
+/// The metrics that describe sessions (as opposed to the exporter or fleets).
+pub const SESSION_METRICS: [&str; 6] = [
+    "gamelift_game_sessions",
+    "gamelift_game_session_players",
+    "gamelift_game_session_player_slots",
+    "gamelift_game_session_open_slots",
+    "gamelift_game_sessions_by_occupancy",
+    "gamelift_game_session_last_interruption_timestamp_seconds",
+];
+
+/// A simulator with an exporter in front of it, serving HTTP on loopback.
+pub struct Harness {
+    pub sim: RunningSimulator,
+    pub exporter: Arc<Exporter>,
+    pub address: String,
+    /// The exporter's config file (rewrite it and reload to test reloads).
+    pub config_path: std::path::PathBuf,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Harness {
+    /// A simulator on `world` and an exporter (Regions us-west-2 and eu-west-1, page size 7,
+    /// no client budget, no retries) with `sweep` lines added to its `[sweep]` section.
+    pub async fn start(world: &str, sweep: &str) -> Harness {
+        Harness::with_config(world, |url| {
+            format!(
+                "[aws]\nregions = [\"us-west-2\", \"eu-west-1\"]\nendpoint_url = \"{url}\"\nmax_requests_per_second = 1000\nmax_attempts = 1\n[sweep]\npage_size = 7\n{sweep}\n"
+            )
+        })
+        .await
+    }
+
+    /// A simulator on `world` and an exporter whose whole config `config(simulator_url)` makes.
+    pub async fn with_config(world: &str, config: impl FnOnce(&str) -> String) -> Harness {
+        let sim = Simulator::start(&scenario(world), Clock::Manual).await.unwrap();
+        let text = config(&sim.url);
+        let config_path = temp_path("exporter.toml");
+        std::fs::write(&config_path, &text).unwrap();
+        let config = Config::load(&config_path).unwrap();
+        let exporter = Exporter::new(
+            config,
+            Options {
+                credentials: Some(simulator_credentials()),
+                pinned_aws: None,
+            },
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(gamelift_exporter::http::serve(
+            listener,
+            exporter.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Harness {
+            sim,
+            exporter,
+            address,
+            config_path,
+            _stop: stop,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String, String) {
+        let address = self.address.clone();
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || http("GET", &address, &path))
+            .await
+            .unwrap()
+    }
+
+    pub async fn scrape(&self) -> (String, BTreeMap<String, f64>) {
+        let (status, head, body) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+            "{head}"
+        );
+        let metrics = parse_metrics(&body, "");
+        (body, metrics)
+    }
+
+    /// Ground truth for the session metrics, from the simulator's raw sessions.
+    pub fn truth(&self) -> BTreeMap<String, f64> {
+        expected_session_metrics(&self.sim.sessions(), &self.sim.fleets())
+    }
+
+    pub fn calls(&self, operation: &str) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.operation == operation)
+            .count()
+    }
+}
+
+/// A fresh path in a per-test-process temporary directory.
+pub fn temp_path(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!("gamelift-exporter-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{}-{name}", NEXT.fetch_add(1, Ordering::Relaxed)))
 }

@@ -1,0 +1,713 @@
+//! Reliability and security: injected faults never make the exporter publish a partial or wrong
+//! number, the client budget holds, reloads are safe, and hostile HTTP clients cannot starve a
+//! scrape.
+
+mod common;
+
+use common::{assert_metrics_eq, http, only, parse_metrics, series, temp_path, Harness, SESSION_METRICS};
+use gamelift_exporter::simulator::Faults;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SPOT: &str = "fleet-5b0a0000-0000-4000-8000-0000000000a1";
+const ONDEMAND: &str = "fleet-0d0a0000-0000-4000-8000-0000000000a2";
+
+fn churning_world(scale: u32) -> String {
+    format!(
+        r#"
+seed = 99
+[faults]
+rate_limits = {{}}
+
+[[fleet]]
+id = "{SPOT}"
+name = "spot"
+type = "SPOT"
+home_region = "us-west-2"
+locations = ["us-east-1"]
+[fleet.sessions]
+active = {a}
+activating = 1
+terminating = 1
+terminated = {t}
+interrupted = 3
+[fleet.churn]
+new_sessions_per_tick = 0.8
+end_probability = 0.03
+player_change = 3
+interruption_probability = 0.2
+interruption_fraction = 0.3
+
+[[fleet]]
+id = "{ONDEMAND}"
+name = "ondemand"
+type = "ON_DEMAND"
+home_region = "us-west-2"
+[fleet.sessions]
+active = {b}
+terminated = {t}
+[fleet.churn]
+new_sessions_per_tick = 0.5
+end_probability = 0.03
+player_change = 2
+"#,
+        a = 15 * scale,
+        b = 20 * scale,
+        t = 5 * scale
+    )
+}
+
+fn config(url: &str, extra_aws: &str, sweep: &str) -> String {
+    format!(
+        "[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{url}\"\nmax_requests_per_second = 1000\n{extra_aws}\n[sweep]\npage_size = 5\nhistory_interval = \"0s\"\n{sweep}\n"
+    )
+}
+
+fn fleet_series(metrics: &BTreeMap<String, f64>, fleet: &str) -> BTreeMap<String, f64> {
+    let needle = format!("fleet_id=\"{fleet}\"");
+    only(metrics, &SESSION_METRICS)
+        .into_iter()
+        .filter(|(k, _)| k.contains(&needle))
+        .collect()
+}
+
+fn interruptions_total(metrics: &BTreeMap<String, f64>) -> f64 {
+    only(metrics, &["gamelift_game_session_interruptions_total"])
+        .values()
+        .sum()
+}
+
+/// Scrapes `/metrics` in a loop until stopped, keeping every scrape's session series per fleet.
+fn start_scraper(
+    address: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(u16, BTreeMap<String, f64>)>> {
+    std::thread::spawn(move || {
+        let mut scrapes = Vec::new();
+        while !stop.load(Ordering::Relaxed) && scrapes.len() < 5000 {
+            let (status, _, body) = http("GET", &address, "/metrics");
+            scrapes.push((status, parse_metrics(&body, "gamelift_")));
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        scrapes
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_alone_and_mixed_never_publish_partial_counts() {
+    let h = Harness::with_config(&churning_world(1), |url| {
+        config(
+            url,
+            "max_attempts = 3\nrequest_timeout = \"2s\"",
+            "timeout = \"30s\"",
+        )
+    })
+    .await;
+    let sim_start_ms = h.sim.now_ms();
+    // Every complete state the world has been in, per fleet: a scrape may show only these.
+    let mut allowed: BTreeMap<&str, Vec<BTreeMap<String, f64>>> = BTreeMap::new();
+    let mut record_truth = |truth: &BTreeMap<String, f64>| {
+        for fleet in [SPOT, ONDEMAND] {
+            allowed.entry(fleet).or_default().push(fleet_series(truth, fleet));
+        }
+    };
+    h.exporter.sweep_once().await;
+    let truth = h.truth();
+    record_truth(&truth);
+    let mut last_good: BTreeMap<&str, BTreeMap<String, f64>> = [SPOT, ONDEMAND]
+        .iter()
+        .map(|f| (*f, fleet_series(&truth, f)))
+        .collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = start_scraper(h.address.clone(), stop.clone());
+    let fault_sets = [
+        (
+            "throttling 50%",
+            Faults {
+                throttle_ratio: 0.5,
+                ..Faults::none()
+            },
+        ),
+        (
+            "server errors 40%",
+            Faults {
+                server_error_ratio: 0.4,
+                ..Faults::none()
+            },
+        ),
+        (
+            "latency 100ms",
+            Faults {
+                latency: Duration::from_millis(100),
+                ..Faults::none()
+            },
+        ),
+        (
+            "dropped connections 30%",
+            Faults {
+                drop_connection_ratio: 0.3,
+                ..Faults::none()
+            },
+        ),
+        (
+            "malformed bodies 30%",
+            Faults {
+                malformed_body_ratio: 0.3,
+                ..Faults::none()
+            },
+        ),
+        (
+            "all mixed",
+            Faults {
+                throttle_ratio: 0.2,
+                server_error_ratio: 0.1,
+                drop_connection_ratio: 0.1,
+                malformed_body_ratio: 0.1,
+                latency: Duration::from_millis(20),
+                ..Faults::none()
+            },
+        ),
+    ];
+    let mut last_total = 0.0;
+    let mut failed_sweeps = 0;
+    for (name, faults) in fault_sets {
+        for _ in 0..3 {
+            h.sim.advance(Duration::from_secs(30));
+            let truth = h.truth();
+            record_truth(&truth);
+            h.sim.set_faults(faults.clone());
+            let report = h.exporter.sweep_once().await;
+            failed_sweeps += report.fleets_failed;
+            h.sim.set_faults(Faults::none());
+            let (_, metrics) = h.scrape().await;
+            for fleet in [SPOT, ONDEMAND] {
+                let up = metrics[&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)])];
+                let published = fleet_series(&metrics, fleet);
+                if up == 1.0 {
+                    assert_metrics_eq(
+                        &published,
+                        &fleet_series(&truth, fleet),
+                        &format!("{name}: {fleet} complete"),
+                    );
+                    last_good.insert(fleet, published);
+                } else {
+                    assert_metrics_eq(
+                        &published,
+                        &last_good[fleet],
+                        &format!("{name}: {fleet} failed, previous numbers"),
+                    );
+                }
+            }
+            let total = interruptions_total(&metrics);
+            assert!(total >= last_total, "{name}: the interruption counter went down");
+            last_total = total;
+        }
+    }
+    assert!(failed_sweeps > 0, "the faults made some fleet sweeps fail");
+
+    // Faults over: everything is exact again, and no interruption was lost or double-counted.
+    h.sim.advance(Duration::from_secs(30));
+    let report = h.exporter.sweep_once().await;
+    assert_eq!(report.fleets_failed, 0);
+    stop.store(true, Ordering::Relaxed);
+    let (_, metrics) = h.scrape().await;
+    let truth = h.truth();
+    record_truth(&truth);
+    assert_metrics_eq(&only(&metrics, &SESSION_METRICS), &truth, "after the faults");
+    let interrupted_since_start = h
+        .sim
+        .sessions()
+        .iter()
+        .filter(|s| s.status_reason == Some("INTERRUPTED") && s.termination_time_ms > Some(sim_start_ms))
+        .count();
+    assert!(interrupted_since_start > 0, "the world had interruptions");
+    assert_eq!(interruptions_total(&metrics), interrupted_since_start as f64);
+
+    let scrapes = scraper.join().unwrap();
+    assert!(
+        scrapes.len() > 20,
+        "the scraper kept scraping ({} scrapes)",
+        scrapes.len()
+    );
+    for (index, (status, metrics)) in scrapes.iter().enumerate() {
+        assert_eq!(*status, 200, "scrape {index} was answered");
+        for fleet in [SPOT, ONDEMAND] {
+            let published = fleet_series(metrics, fleet);
+            assert!(
+                allowed[fleet].contains(&published),
+                "scrape {index} showed {fleet} in a state that was never complete"
+            );
+        }
+    }
+    eprintln!(
+        "{} scrapes during faults, every one a complete sweep; {failed_sweeps} fleet sweeps failed",
+        scrapes.len()
+    );
+}
+
+#[tokio::test]
+async fn the_client_budget_holds_over_every_one_second_window() {
+    let budget = 20;
+    let h = Harness::with_config(&churning_world(8), |url| {
+        config(
+            url,
+            &format!("max_requests_per_second = {budget}").replace("1000", "x"),
+            "",
+        )
+        .replace("max_requests_per_second = 1000\n", "")
+    })
+    .await;
+    let mut faults = Faults::none();
+    faults
+        .rate_limits
+        .insert("DescribeGameSessions".into(), budget as f64);
+    h.sim.set_faults(faults);
+    h.exporter.sweep_once().await;
+    h.exporter.sweep_once().await;
+    let requests = h.sim.requests();
+    assert!(
+        requests.len() > 3 * budget,
+        "a sweep long enough to matter ({} calls)",
+        requests.len()
+    );
+    let times: Vec<Instant> = requests.iter().map(|r| r.at).collect();
+    let mut worst = 0;
+    for (i, start) in times.iter().enumerate() {
+        let in_window = times[i..]
+            .iter()
+            .take_while(|t| t.duration_since(*start) < Duration::from_secs(1))
+            .count();
+        worst = worst.max(in_window);
+    }
+    eprintln!(
+        "{} calls, at most {worst} in any one-second window (budget {budget}/s)",
+        times.len()
+    );
+    assert!(
+        worst <= budget,
+        "{worst} calls in one second exceed the budget of {budget}"
+    );
+    assert!(
+        requests.iter().all(|r| r.outcome == "ok"),
+        "nothing was throttled"
+    );
+}
+
+#[tokio::test]
+async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
+    let h = Harness::with_config(&churning_world(1), |url| config(url, "", "")).await;
+    let url = h.sim.url.clone();
+    h.exporter.sweep_once().await;
+    h.sim.advance(Duration::from_secs(60));
+    h.sim.interrupt(SPOT, "us-east-1", 2).unwrap();
+    h.exporter.sweep_once().await;
+    let key = series(
+        "gamelift_game_session_interruptions_total",
+        &[("fleet_id", SPOT), ("location", "us-east-1")],
+    );
+    let before = h.scrape().await.1[&key];
+    assert!(before >= 2.0);
+
+    // A broken file is refused with the exact reason; the running config stays.
+    std::fs::write(&h.config_path, config(&url, "", "interval = \"fast\"")).unwrap();
+    let error = h.exporter.reload_from_file().await.unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "{}:9:12: field `sweep.interval`: invalid duration \"fast\": expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\"",
+            h.config_path.display()
+        )
+    );
+    assert_eq!(h.exporter.config().sweep.page_size, 5);
+    assert_eq!(h.get("/metrics").await.0, 200);
+    let address = h.address.clone();
+    let (status, _, body) = tokio::task::spawn_blocking(move || http("POST", &address, "/-/reload"))
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{body}");
+
+    // A good file applies: a new page size, a fleet excluded, the HTTP reload switched on.
+    let good = config(&url, "", "page_size = 9").replace("page_size = 5\n", "")
+        + &format!("[fleets]\nexclude = [\"{ONDEMAND}\"]\n[server]\nenable_reload = true\n");
+    std::fs::write(&h.config_path, &good).unwrap();
+    h.exporter.reload_from_file().await.unwrap();
+    assert_eq!(h.exporter.config().sweep.page_size, 9);
+    h.exporter.sweep_once().await;
+    let (text, metrics) = h.scrape().await;
+    assert!(!text.contains(ONDEMAND), "the excluded fleet is gone");
+    assert_eq!(metrics[&key], before, "counters survive a reload");
+
+    // Over HTTP now: a bad file gets 400 and changes nothing.
+    std::fs::write(&h.config_path, good.replace("page_size = 9", "page_size = 0")).unwrap();
+    let address = h.address.clone();
+    let (status, _, body) = tokio::task::spawn_blocking(move || http("POST", &address, "/-/reload"))
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("field `sweep.page_size`: invalid page size 0: expected 1 to 1000"),
+        "{body}"
+    );
+    assert_eq!(h.exporter.config().sweep.page_size, 9);
+    std::fs::write(&h.config_path, good.replace("page_size = 9", "page_size = 11")).unwrap();
+    let address = h.address.clone();
+    let (status, _, _) = tokio::task::spawn_blocking(move || http("POST", &address, "/-/reload"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(h.exporter.config().sweep.page_size, 11);
+}
+
+/// The real binary, its stderr going to a file the test can read.
+struct Binary {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Binary {
+    fn start(args: &[&str]) -> Binary {
+        let log = temp_path("exporter.log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Binary { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "log never said {text:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn sighup_reloads_and_sigterm_stops_the_binary() {
+    let port = free_port();
+    let path = temp_path("sighup.toml");
+    let good = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[sweep]\ninterval = \"1s\"\n");
+    std::fs::write(&path, &good).unwrap();
+    let mut binary = Binary::start(&["--demo", "--config", path.to_str().unwrap()]);
+    binary.wait_for_log("sweep complete");
+    let address = format!("127.0.0.1:{port}");
+
+    std::fs::write(&path, "[sweep]\ninterval = 60\n").unwrap();
+    binary.signal("HUP");
+    binary.wait_for_log("reload failed; keeping the running configuration");
+    assert!(
+        binary
+            .log()
+            .contains("field `sweep.interval`: invalid type: integer `60`, expected a string"),
+        "{}",
+        binary.log()
+    );
+    assert_eq!(
+        http("GET", &address, "/metrics").0,
+        200,
+        "still serving after a bad reload"
+    );
+
+    std::fs::write(&path, good.replace("\"1s\"", "\"2s\"")).unwrap();
+    binary.signal("HUP");
+    binary.wait_for_log("configuration reloaded");
+    assert_eq!(http("GET", &address, "/-/healthy").0, 200);
+
+    binary.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = binary.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not stop the exporter");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+    assert!(binary.log().contains("shutting down"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_flooding_clients_do_not_starve_a_scrape() {
+    let h = Harness::with_config(&churning_world(1), |url| {
+        config(url, "", "") + "[server]\nmax_connections = 4\nheader_read_timeout = \"1s\"\n"
+    })
+    .await;
+    h.exporter.sweep_once().await;
+    let address = h.address.clone();
+    let started = Instant::now();
+    let mut attackers = Vec::new();
+    // Slowloris: a header byte every 200ms, for at most 3 seconds each.
+    for _ in 0..12 {
+        let address = address.clone();
+        attackers.push(std::thread::spawn(move || {
+            let Ok(mut stream) = std::net::TcpStream::connect(&address) else {
+                return;
+            };
+            let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n");
+            for _ in 0..15 {
+                if stream.write_all(b"X").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }));
+    }
+    // Flood: idle connections that never send anything, held for at most 3 seconds.
+    for _ in 0..24 {
+        let address = address.clone();
+        attackers.push(std::thread::spawn(move || {
+            if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
+                stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                let mut buffer = [0u8; 16];
+                let _ = stream.read(&mut buffer);
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let scrape_started = Instant::now();
+    let (status, _, body) = tokio::task::spawn_blocking(move || http("GET", &address, "/metrics"))
+        .await
+        .unwrap();
+    let waited = scrape_started.elapsed();
+    assert_eq!(status, 200);
+    assert!(body.contains("gamelift_game_sessions{"));
+    eprintln!("a normal scrape under 12 slowloris and 24 idle connections (4 slots) took {waited:.2?}");
+    assert!(
+        waited < Duration::from_secs(15),
+        "bounded by the header timeout, not by the attackers"
+    );
+    for attacker in attackers {
+        attacker.join().unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    // Oversized request heads are refused.
+    let address = h.address.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        let big = "a".repeat(20_000);
+        let _ = write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
+        let mut raw = String::new();
+        let _ = stream.read_to_string(&mut raw);
+        raw.split_whitespace().nth(1).map(str::to_string)
+    })
+    .await
+    .unwrap();
+    assert_ne!(status.as_deref(), Some("200"));
+}
+
+fn web_config(users: &str, tls: Option<(&std::path::Path, &std::path::Path)>) -> std::path::PathBuf {
+    let path = temp_path("web.yml");
+    let mut text = String::new();
+    if let Some((cert, key)) = tls {
+        text.push_str(&format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            cert.display(),
+            key.display()
+        ));
+    }
+    text.push_str(users);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_refuses_wrong_credentials() {
+    let hash = bcrypt::hash("correct horse", 4).unwrap();
+    let web = web_config(&format!("basic_auth_users:\n  prometheus: {hash}\n"), None);
+    let h = Harness::with_config(&churning_world(1), |url| {
+        config(url, "", "") + &format!("[server]\nweb_config_file = \"{}\"\n", web.display())
+    })
+    .await;
+    let get = |auth: Option<&str>| {
+        let address = h.address.clone();
+        let auth = auth.map(str::to_string);
+        move || {
+            let mut stream = std::net::TcpStream::connect(&address).unwrap();
+            let header = auth
+                .map(|a| format!("Authorization: Basic {a}\r\n"))
+                .unwrap_or_default();
+            write!(
+                stream,
+                "GET /metrics HTTP/1.1\r\nHost: x\r\n{header}Connection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut raw = String::new();
+            stream.read_to_string(&mut raw).unwrap();
+            raw
+        }
+    };
+    use base64::Engine as _;
+    let encode = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let none = tokio::task::spawn_blocking(get(None)).await.unwrap();
+    assert!(none.starts_with("HTTP/1.1 401"), "{none}");
+    assert!(none
+        .to_lowercase()
+        .contains("www-authenticate: basic realm=\"gamelift-exporter\""));
+    let wrong = tokio::task::spawn_blocking(get(Some(&encode("prometheus:wrong"))))
+        .await
+        .unwrap();
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let unknown = tokio::task::spawn_blocking(get(Some(&encode("mallory:correct horse"))))
+        .await
+        .unwrap();
+    assert!(unknown.starts_with("HTTP/1.1 401"));
+    let right = tokio::task::spawn_blocking(get(Some(&encode("prometheus:correct horse"))))
+        .await
+        .unwrap();
+    assert!(right.starts_with("HTTP/1.1 200"), "{right}");
+    assert!(right.contains("gamelift_exporter_build_info"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_metrics_with_a_generated_certificate() {
+    if !common::require_tool("openssl") || !common::require_tool("curl") {
+        return;
+    }
+    let cert = temp_path("cert.pem");
+    let key = temp_path("key.pem");
+    let output = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let web = web_config(
+        &format!("basic_auth_users:\n  scraper: {hash}\n"),
+        Some((&cert, &key)),
+    );
+    let h = Harness::with_config(&churning_world(1), |url| {
+        config(url, "", "") + &format!("[server]\nweb_config_file = \"{}\"\n", web.display())
+    })
+    .await;
+    h.exporter.sweep_once().await;
+    let url = format!("https://{}/metrics", h.address);
+    let curl = |extra: &[&str]| {
+        let output = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "--cacert",
+            ])
+            .arg(&cert)
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let ok = tokio::task::block_in_place(|| curl(&["-u", "scraper:pw"]));
+    assert!(ok.ends_with("\n200"), "{ok}");
+    assert!(ok.contains("gamelift_game_sessions{"));
+    let denied = tokio::task::block_in_place(|| curl(&["-u", "scraper:nope"]));
+    assert!(denied.ends_with("\n401"), "{denied}");
+    // Plain HTTP to the TLS port gets no metrics.
+    let address = h.address.clone();
+    let plain = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        String::from_utf8_lossy(&raw).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(!plain.contains("gamelift_game_sessions"));
+}
+
+#[test]
+fn bad_web_configs_name_file_and_field() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/web");
+    let cases = [
+        ("unknown_key.yml", "2:1: field `basic_auth_user`: unknown field `basic_auth_user`, expected one of `tls_server_config`, `basic_auth_users`, `http_server_config`"),
+        ("not_bcrypt.yml", " field `basic_auth_users.prometheus`: not a bcrypt hash: expected \"$2y$...\" (htpasswd -nBC 10)"),
+        ("missing_key.yml", " field `tls_server_config`: cert_file and key_file are both required"),
+        ("wrong_type.yml", "2:3: field `basic_auth_users`: invalid type: sequence, expected a map"),
+        ("syntax_error.yml", "3:2: did not find expected key"),
+        ("client_certs.yml", " field `tls_server_config.client_auth_type`: \"RequireAndVerifyClientCert\" is not supported: only NoClientCert"),
+    ];
+    for (name, message) in cases {
+        let file = format!("{dir}/{name}");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
+            .args(["--web.config.file", &file, "--check-config"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr).trim_end(),
+            format!("gamelift-exporter: invalid web config: {file}:{message}"),
+            "{name}"
+        );
+    }
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
+        .args(["--web.config.file", "/nonexistent/web.yml", "--check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr).trim_end(),
+        "gamelift-exporter: invalid web config: /nonexistent/web.yml: cannot read web config: No such file or directory (os error 2)"
+    );
+}
