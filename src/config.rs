@@ -58,6 +58,8 @@ pub struct SweepConfig {
     pub history_interval: Duration,
     pub discovery_interval: Duration,
     pub page_size: u32,
+    /// Statuses listed by every live sweep (ACTIVE always); the others come from full sweeps.
+    pub live_statuses: Vec<String>,
     pub concurrency: usize,
     /// A fleet sweep taking longer than this fails (and publishes nothing).
     pub timeout: Duration,
@@ -144,6 +146,7 @@ impl Default for Config {
                 history_interval: Duration::from_secs(600),
                 discovery_interval: Duration::from_secs(600),
                 page_size: 100,
+                live_statuses: vec!["ACTIVE".to_string()],
                 concurrency: 4,
                 timeout: Duration::from_secs(120),
                 stale_after: Duration::from_secs(900),
@@ -211,6 +214,8 @@ struct RawSweep {
     discovery_interval: Option<Duration>,
     #[serde(default, deserialize_with = "page_size")]
     page_size: Option<u32>,
+    #[serde(default, deserialize_with = "live_statuses")]
+    live_statuses: Option<Vec<String>>,
     #[serde(default, deserialize_with = "concurrency")]
     concurrency: Option<usize>,
     #[serde(default, deserialize_with = "positive_duration")]
@@ -347,6 +352,29 @@ fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     }
 }
 
+fn live_statuses<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    for status in &list {
+        if !crate::aggregate::LIVE_STATUSES.contains(&status.as_str()) {
+            return Err(custom(format!(
+                "invalid status {status:?}: expected ACTIVE, ACTIVATING or TERMINATING"
+            )));
+        }
+    }
+    if !list.iter().any(|s| s == "ACTIVE") {
+        return Err(custom(
+            "ACTIVE must be listed: players, slots and occupancy come from it".into(),
+        ));
+    }
+    let mut ordered: Vec<String> = crate::aggregate::LIVE_STATUSES
+        .iter()
+        .filter(|s| list.iter().any(|l| l == *s))
+        .map(|s| s.to_string())
+        .collect();
+    ordered.dedup();
+    Ok(Some(ordered))
+}
+
 fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
     let value = i64::deserialize(d)?;
     if (1..=64).contains(&value) {
@@ -423,6 +451,7 @@ impl Config {
                 .discovery_interval
                 .unwrap_or(defaults.sweep.discovery_interval),
             page_size: raw.sweep.page_size.unwrap_or(defaults.sweep.page_size),
+            live_statuses: raw.sweep.live_statuses.unwrap_or(defaults.sweep.live_statuses),
             concurrency: raw.sweep.concurrency.unwrap_or(defaults.sweep.concurrency),
             timeout: raw.sweep.timeout.unwrap_or(defaults.sweep.timeout),
             stale_after: raw.sweep.stale_after.unwrap_or(defaults.sweep.stale_after),

@@ -32,7 +32,11 @@ struct FleetState {
     fleet: Option<Fleet>,
     up: bool,
     last_success_ms: Option<i64>,
+    /// Live totals of the latest pass, and the statuses that pass listed.
     live: Option<BTreeMap<String, LiveTotals>>,
+    live_covers: Vec<String>,
+    /// Live totals of the latest full pass: the source of statuses live passes do not list.
+    full_live: Option<BTreeMap<String, LiveTotals>>,
     history: Option<BTreeMap<String, HistoryTotals>>,
     last_full: Option<Instant>,
     /// Interrupted sessions already counted: session key -> when it ended (epoch ms).
@@ -271,6 +275,7 @@ impl Exporter {
             let semaphore = semaphore.clone();
             let fleet_id = fleet_id.clone();
             let page_size = config.sweep.page_size;
+            let live_statuses = config.sweep.live_statuses.clone();
             let timeout = config.sweep.timeout;
             let since_ms = self.started_ms;
             tasks.spawn(async move {
@@ -290,6 +295,7 @@ impl Exporter {
                     &fleet.home_region,
                     pass,
                     page_size,
+                    &live_statuses,
                     &ledger,
                 );
                 let result = match tokio::time::timeout(timeout, work).await {
@@ -326,7 +332,7 @@ impl Exporter {
                     }
                     report.fleets_ok += 1;
                     tracing::debug!(%fleet_id, pass = pass.as_str(), calls = found.calls, sessions = found.sessions_seen, "fleet swept");
-                    apply(fleet_state, pass, found, now);
+                    apply(fleet_state, pass, &config.sweep.live_statuses, found, now);
                 }
                 Err(error) => {
                     report.fleets_failed += 1;
@@ -413,16 +419,27 @@ impl Exporter {
             .filter_map(|s| {
                 let fleet = s.fleet.clone()?;
                 let fresh = s.last_success_ms.is_some_and(|t| t >= stale_before);
-                let sessions = match (&s.live, &s.history, fresh) {
-                    (Some(live), Some(history), true) => {
+                let sessions = match (&s.live, &s.full_live, &s.history, fresh) {
+                    (Some(live), Some(full_live), Some(history), true) => {
                         let mut merged = BTreeMap::new();
-                        let known = fleet.locations.iter().chain(live.keys()).chain(history.keys());
+                        let known = fleet
+                            .locations
+                            .iter()
+                            .chain(live.keys())
+                            .chain(full_live.keys())
+                            .chain(history.keys());
                         for location in known {
                             merged.entry(location.clone()).or_insert_with(|| {
-                                (
-                                    live.get(location).cloned().unwrap_or_default(),
-                                    history.get(location).cloned().unwrap_or_default(),
-                                )
+                                let mut totals = live.get(location).cloned().unwrap_or_default();
+                                // Statuses the latest pass did not list come from the latest full pass.
+                                if let Some(full) = full_live.get(location) {
+                                    for (key, count) in &full.sessions {
+                                        if !s.live_covers.contains(&key.0) {
+                                            totals.sessions.insert(key.clone(), *count);
+                                        }
+                                    }
+                                }
+                                (totals, history.get(location).cloned().unwrap_or_default())
                             });
                         }
                         Some(merged)
@@ -469,10 +486,20 @@ fn load_web(config: &Config) -> Result<WebConfig, crate::tomlfile::FileError> {
     }
 }
 
-fn apply(state: &mut FleetState, pass: Pass, found: PassResult, now: Instant) {
+fn apply(state: &mut FleetState, pass: Pass, live_statuses: &[String], found: PassResult, now: Instant) {
     state.up = true;
     let now_ms = now_ms();
     state.last_success_ms = Some(now_ms);
+    state.live_covers = match pass {
+        Pass::Full => crate::aggregate::LIVE_STATUSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Pass::Live => live_statuses.to_vec(),
+    };
+    if pass == Pass::Full {
+        state.full_live = Some(found.live.clone());
+    }
     state.live = Some(found.live);
     if let Some(history) = found.history {
         state.history = Some(history);

@@ -40,7 +40,7 @@ impl Snapshot {
         let fresh = "as of the latest complete sweep of the fleet";
         let sessions = gauge(
             "gamelift_game_sessions",
-            "Game sessions by status and status reason, as of the latest complete sweep of the fleet (live statuses every sweep.interval; TERMINATED and ERROR, visible for 30 days, every sweep.history_interval).",
+            "Game sessions by status and status reason, as of the latest complete sweep of the fleet: the statuses in sweep.live_statuses (default ACTIVE) every sweep.interval, the others (ACTIVATING and TERMINATING last seconds; TERMINATED and ERROR stay visible for 30 days) every sweep.history_interval.",
             &["fleet_id", "location", "status", "status_reason"],
         );
         let players = gauge(

@@ -4,15 +4,18 @@
 //! Terminated sessions stay visible for 30 days, so an unfiltered listing of a busy fleet is
 //! mostly history, and re-reading it every minute would cost our users' API quota in proportion
 //! to a month of traffic. So:
-//! - a **live pass** (every `sweep.interval`) lists only `StatusFilter` ACTIVE, ACTIVATING and
-//!   TERMINATING: its cost follows the live sessions, whatever the history;
+//! - a **live pass** (every `sweep.interval`) lists only `StatusFilter` = each of
+//!   `sweep.live_statuses` (default ACTIVE alone): its cost follows the live sessions, whatever
+//!   the history. ACTIVATING and TERMINATING are, in AWS's words, "transitory and used for only
+//!   very brief periods of time"; listing each costs at least one more call per fleet per sweep,
+//!   so by default they are counted by full passes only;
 //! - a **full pass** (every `sweep.history_interval`, and first) lists without a filter and so
-//!   also sees TERMINATED and ERROR sessions (ERROR cannot be filtered on), which feed the
-//!   terminated counts, the interruption counter and the last-interruption timestamp.
+//!   sees every status, TERMINATED and ERROR included (ERROR cannot be filtered on), which feed
+//!   the terminated counts, the interruption counter and the last-interruption timestamp.
 //!
 //! A pass that fails part-way returns an error and nothing else: partial totals never leave it.
 
-use crate::aggregate::{is_live, HistoryTotals, LiveTotals, SessionFacts, LIVE_STATUSES};
+use crate::aggregate::{is_live, HistoryTotals, LiveTotals, SessionFacts};
 use crate::aws::{FailureReason, RegionClient};
 use aws_sdk_gamelift::types::{GameSession, GameSessionStatus, PlayerSessionCreationPolicy};
 use std::collections::{BTreeMap, HashMap};
@@ -87,10 +90,11 @@ pub async fn sweep_fleet(
     home_region: &str,
     pass: Pass,
     page_size: u32,
+    live_statuses: &[String],
     ledger: &InterruptionLedger<'_>,
 ) -> Result<PassResult, SweepError> {
     let filters: Vec<Option<&str>> = match pass {
-        Pass::Live => LIVE_STATUSES.iter().map(|s| Some(*s)).collect(),
+        Pass::Live => live_statuses.iter().map(|s| Some(s.as_str())).collect(),
         Pass::Full => vec![None],
     };
     let mut result = PassResult::default();

@@ -53,7 +53,7 @@ fn bad_scenarios_name_file_line_and_field() {
 fn bad_configs_name_file_line_and_field() {
     let cases = [
         ("syntax_error", "3:7: unclosed table, expected `]`"),
-        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `page_size`, `concurrency`, `timeout`, `stale_after`"),
+        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `page_size`, `live_statuses`, `concurrency`, `timeout`, `stale_after`"),
         ("bad_duration", "2:12: field `sweep.interval`: invalid duration \"1 minute\": unexpected ' ', expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\""),
         ("empty_region", "2:10: field `aws.region`: empty region: expected an AWS Region code such as \"us-west-2\""),
         ("invalid_listen", "2:10: field `server.listen`: invalid listen address \"localhost\": expected IP:PORT such as \"0.0.0.0:10319\" or \"[::1]:10319\""),
@@ -61,6 +61,7 @@ fn bad_configs_name_file_line_and_field() {
         ("bad_endpoint", "2:16: field `aws.endpoint_url`: invalid endpoint URL \"127.0.0.1:4566\": expected http:// or https:// followed by a host"),
         ("bad_page_size", "2:13: field `sweep.page_size`: invalid page size 0: expected 1 to 1000"),
         ("region_and_regions", "3:1: field `aws.regions`: set either `region` or `regions`, not both"),
+        ("live_statuses_without_active", "2:17: field `sweep.live_statuses`: ACTIVE must be listed: players, slots and occupancy come from it"),
     ];
     for (name, message) in cases {
         let file = format!("tests/fixtures/configs/{name}.toml");

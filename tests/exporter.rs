@@ -278,8 +278,10 @@ async fn every_metric_matches_the_ground_truth() {
 async fn calls_per_sweep_follow_live_sessions_not_history() {
     let page = 7;
     let mut live_calls = Vec::new();
-    for history_factor in [1, 10] {
-        let h = Harness::start(&world(history_factor), "history_interval = \"1h\"").await;
+    let all = ["ACTIVE", "ACTIVATING", "TERMINATING"];
+    for (history_factor, statuses) in [(1, &all[..1]), (10, &all[..1]), (1, &all[..])] {
+        let sweep = format!("history_interval = \"1h\"\nlive_statuses = {statuses:?}");
+        let h = Harness::start(&world(history_factor), &sweep).await;
         h.exporter.sweep_once().await;
         // The first sweep discovers (one ListFleets and one DescribeFleetAttributes per Region,
         // one DescribeFleetLocationAttributes per fleet) and reads everything once.
@@ -304,12 +306,12 @@ async fn calls_per_sweep_follow_live_sessions_not_history() {
             "first sweep reads every session once"
         );
 
-        // Steady state: one paginated listing per fleet and live status.
+        // Steady state: one paginated listing per fleet and live status (ACTIVE by default).
         h.sim.clear_requests();
         let report = h.exporter.sweep_once().await;
         let expected: usize = [SPOT1, ONDEMAND, SPOT2]
             .iter()
-            .flat_map(|f| ["ACTIVE", "ACTIVATING", "TERMINATING"].map(|st| (*f, st)))
+            .flat_map(|f| statuses.iter().map(move |st| (*f, *st)))
             .map(|(f, st)| {
                 sessions
                     .iter()
