@@ -17,8 +17,14 @@ const EXPORTER: &str = env!("CARGO_BIN_EXE_gamelift-exporter");
 const PAGE: usize = 100;
 
 /// Fleets of the benchmark world: (weight of live sessions, locations, SPOT?).
-const FLEETS: [(f64, usize, bool); 6] =
-    [(0.30, 3, true), (0.20, 2, false), (0.20, 1, true), (0.15, 2, false), (0.10, 1, true), (0.05, 1, false)];
+const FLEETS: [(f64, usize, bool); 6] = [
+    (0.30, 3, true),
+    (0.20, 2, false),
+    (0.20, 1, true),
+    (0.15, 2, false),
+    (0.10, 1, true),
+    (0.05, 1, false),
+];
 const REGIONS: [&str; 3] = ["us-west-2", "us-east-1", "eu-west-1"];
 
 /// One generated world and the numbers the exporter's cost is judged against.
@@ -36,14 +42,19 @@ fn world(live_target: usize, history_factor: usize) -> World {
     let mut toml = String::from("seed = 7\nmax_page_size = 100\n[faults]\nrate_limits = {}\n");
     let (mut total, mut live, mut live_minimum, mut expected) = (0, 0, 0, 0);
     for (index, (weight, locations, spot)) in FLEETS.iter().enumerate() {
-        let per_location = ((live_target as f64 * weight) / *locations as f64).round().max(1.0) as usize;
+        let per_location = ((live_target as f64 * weight) / *locations as f64)
+            .round()
+            .max(1.0) as usize;
         let activating = per_location / 50;
         let terminating = per_location / 50;
         let active = per_location - activating - terminating;
         let history = per_location * history_factor;
         let interrupted = if *spot { history / 10 } else { 0 };
         let terminated = history - interrupted;
-        let remote: Vec<String> = REGIONS[1..*locations].iter().map(|r| format!("\"{r}\"")).collect();
+        let remote: Vec<String> = REGIONS[1..*locations]
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect();
         toml.push_str(&format!(
             "\n[[fleet]]\nid = \"fleet-be0c0000-0000-4000-8000-{index:012}\"\nname = \"bench-{index}\"\ntype = \"{}\"\nhome_region = \"us-west-2\"\nlocations = [{}]\n[fleet.sessions]\nactive = {active}\nactivating = {activating}\nterminating = {terminating}\nterminated = {terminated}\ninterrupted = {interrupted}\n",
             if *spot { "SPOT" } else { "ON_DEMAND" },
@@ -55,12 +66,20 @@ fn world(live_target: usize, history_factor: usize) -> World {
         live_minimum += fleet_live.div_ceil(PAGE);
         expected += (active * locations).div_ceil(PAGE).max(1);
     }
-    World { toml, total, live, live_minimum, expected_steady_calls: expected }
+    World {
+        toml,
+        total,
+        live,
+        live_minimum,
+        expected_steady_calls: expected,
+    }
 }
 
 /// CPU time of every thread of a process, from the scheduler's nanosecond accounting.
 fn cpu_seconds(pid: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
     tasks
         .filter_map(|t| t.ok())
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
@@ -105,17 +124,29 @@ fn start_simulator(world: &World) -> (Process, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("simulator listening on ").expect("simulator prints its address").to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("simulator listening on ")
+        .expect("simulator prints its address")
+        .to_string();
     (Process(child), url)
 }
 
 fn http_get(address: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
-    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    raw.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 /// Waits for the `n`th "sweep complete" line of the exporter's JSON log and returns its fields.
@@ -131,7 +162,10 @@ fn wait_for_sweep(log: &Path, n: usize, timeout: Duration) -> Value {
         if sweeps.len() >= n {
             return sweeps[n - 1]["fields"].clone();
         }
-        assert!(Instant::now() < deadline, "no sweep {n} within {timeout:?}; log:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "no sweep {n} within {timeout:?}; log:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -198,7 +232,11 @@ struct Row {
 
 fn run(world: &World, label: &str, scrapers: usize, scrape_seconds: f64, naive: bool) -> Row {
     let (_simulator, url) = start_simulator(world);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let address = format!("127.0.0.1:{port}");
     let config = temp("exporter.toml");
     // No client budget and no retries: the benchmark measures the exporter, not the quota.
@@ -212,7 +250,14 @@ fn run(world: &World, label: &str, scrapers: usize, scrape_seconds: f64, naive: 
     let log = temp(&format!("exporter-{label}.log"));
     let exporter = Process(
         Command::new(EXPORTER)
-            .args(["--config", config.to_str().unwrap(), "--log-format", "json", "--log-level", "info"])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--log-format",
+                "json",
+                "--log-level",
+                "info",
+            ])
             .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
             .env("AWS_SECRET_ACCESS_KEY", "bench")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -235,16 +280,26 @@ fn run(world: &World, label: &str, scrapers: usize, scrape_seconds: f64, naive: 
     // The steady-state sweep: exporter CPU between the end of one sweep and the end of the next.
     let steady = wait_for_sweep(&log, 2, Duration::from_secs(600));
     let cpu_after_steady = cpu_seconds(&pid);
-    let requests: Value = serde_json::from_str(&http_get(url.trim_start_matches("http://"), "/_simulator/requests")).unwrap();
+    let requests: Value = serde_json::from_str(&http_get(
+        url.trim_start_matches("http://"),
+        "/_simulator/requests",
+    ))
+    .unwrap();
     let mut steady_calls = BTreeMap::new();
     for request in requests.as_array().unwrap() {
         // Only live passes filter by status; discovery and the full pass never do.
         if request["Params"].as_str().unwrap().contains("StatusFilter") {
-            *steady_calls.entry(request["Operation"].as_str().unwrap().to_string()).or_insert(0) += 1;
+            *steady_calls
+                .entry(request["Operation"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
         }
     }
     let steady_dgs = steady_calls.get("DescribeGameSessions").copied().unwrap_or(0);
-    assert_eq!(steady["live_pass_calls"].as_u64().unwrap() as usize, steady_dgs, "exporter log and simulator log agree");
+    assert_eq!(
+        steady["live_pass_calls"].as_u64().unwrap() as usize,
+        steady_dgs,
+        "exporter log and simulator log agree"
+    );
 
     let latencies = scrape_latencies(&address, scrapers, scrape_seconds);
     let peak_rss_mib = status_kib(&pid, "VmHWM:") as f64 / 1024.0;
@@ -282,7 +337,10 @@ fn run(world: &World, label: &str, scrapers: usize, scrape_seconds: f64, naive: 
 /// memory, then aggregate everything. Runs in its own process and reports its own CPU and peak
 /// memory for the sweep.
 fn naive_sweep(url: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let pid = std::process::id().to_string();
     let result = runtime.block_on(async {
         let config = aws_sdk_gamelift::Config::builder()
@@ -322,7 +380,9 @@ fn naive_sweep(url: &str) {
                 s.fleet_id().unwrap_or_default().to_string(),
                 s.location().unwrap_or_default().to_string(),
                 s.status().map(|x| x.as_str().to_string()).unwrap_or_default(),
-                s.status_reason().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                s.status_reason()
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
             );
             *counts.entry(key).or_default() += 1;
         }
@@ -349,7 +409,11 @@ fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|v| v.split(':').nth(1)).map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|v| v.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cores} cores ({cpu}), {memory:.0} GiB memory")
 }
@@ -408,23 +472,46 @@ fn main() {
     };
     line("live / total sessions", &|r| format!("{} / {}", r.live, r.total));
     line("API calls per steady-state sweep, by operation", &|r| {
-        r.steady_calls.iter().map(|(op, n)| format!("{op} {n}")).collect::<Vec<_>>().join(", ")
+        r.steady_calls
+            .iter()
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     });
-    line("live minimum Σ⌈live/page⌉ (page 100)", &|r| r.live_minimum.to_string());
-    line("ratio calls / live minimum", &|r| format!("{:.3}", r.steady_dgs as f64 / r.live_minimum as f64));
-    line("steady-state sweep wall time", &|r| format!("{:.3} s", r.sweep_seconds));
-    line("exporter CPU per steady-state sweep", &|r| format!("{:.4} s", r.cpu_per_sweep));
-    line("exporter peak RSS (VmHWM)", &|r| format!("{:.1} MiB", r.peak_rss_mib));
-    line(&format!("/metrics p50 / p99 ({scrapers} scrapers, {scrape_seconds} s)"), &|r| {
-        format!("{:.2} / {:.2} ms ({} scrapes)", r.p50_ms, r.p99_ms, r.scrapes)
+    line("live minimum Σ⌈live/page⌉ (page 100)", &|r| {
+        r.live_minimum.to_string()
     });
-    line("simulator throughput (full sweep)", &|r| format!("{:.0} pages/s", r.sim_pages_per_second));
-    line("naive sweep: calls", &|r| r.naive.as_ref().map_or("-".into(), |n| n["calls"].to_string()));
+    line("ratio calls / live minimum", &|r| {
+        format!("{:.3}", r.steady_dgs as f64 / r.live_minimum as f64)
+    });
+    line("steady-state sweep wall time", &|r| {
+        format!("{:.3} s", r.sweep_seconds)
+    });
+    line("exporter CPU per steady-state sweep", &|r| {
+        format!("{:.4} s", r.cpu_per_sweep)
+    });
+    line("exporter peak RSS (VmHWM)", &|r| {
+        format!("{:.1} MiB", r.peak_rss_mib)
+    });
+    line(
+        &format!("/metrics p50 / p99 ({scrapers} scrapers, {scrape_seconds} s)"),
+        &|r| format!("{:.2} / {:.2} ms ({} scrapes)", r.p50_ms, r.p99_ms, r.scrapes),
+    );
+    line("simulator throughput (full sweep)", &|r| {
+        format!("{:.0} pages/s", r.sim_pages_per_second)
+    });
+    line("naive sweep: calls", &|r| {
+        r.naive.as_ref().map_or("-".into(), |n| n["calls"].to_string())
+    });
     line("naive sweep: CPU per sweep", &|r| {
-        r.naive.as_ref().map_or("-".into(), |n| format!("{:.4} s", n["cpu_seconds"].as_f64().unwrap()))
+        r.naive.as_ref().map_or("-".into(), |n| {
+            format!("{:.4} s", n["cpu_seconds"].as_f64().unwrap())
+        })
     });
     line("naive sweep: peak RSS", &|r| {
-        r.naive.as_ref().map_or("-".into(), |n| format!("{:.1} MiB", n["peak_rss_mib"].as_f64().unwrap()))
+        r.naive.as_ref().map_or("-".into(), |n| {
+            format!("{:.1} MiB", n["peak_rss_mib"].as_f64().unwrap())
+        })
     });
     line("naive / exporter: calls, CPU", &|r| {
         r.naive.as_ref().map_or("-".into(), |n| {
@@ -435,34 +522,60 @@ fn main() {
             )
         })
     });
-    print!("\ncalls / live minimum by history size ({} live sessions):", sizes[0].1);
+    print!(
+        "\ncalls / live minimum by history size ({} live sessions):",
+        sizes[0].1
+    );
     for (factor, calls, minimum) in &history_ratios {
-        print!(" {factor}x: {calls}/{minimum} = {:.3};", *calls as f64 / *minimum as f64);
+        print!(
+            " {factor}x: {calls}/{minimum} = {:.3};",
+            *calls as f64 / *minimum as f64
+        );
     }
     println!();
 
     // Deterministic checks, in smoke and full runs alike.
     for row in &rows {
-        assert_eq!(row.steady_dgs, row.expected_steady, "{}: calls per steady-state sweep", row.label);
+        assert_eq!(
+            row.steady_dgs, row.expected_steady,
+            "{}: calls per steady-state sweep",
+            row.label
+        );
     }
     let first = history_ratios[0].1;
-    assert!(history_ratios.iter().all(|(_, calls, _)| *calls == first), "calls per sweep grew with history");
+    assert!(
+        history_ratios.iter().all(|(_, calls, _)| *calls == first),
+        "calls per sweep grew with history"
+    );
 
     if full {
         println!("\ntargets:");
         let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
-        let worst_ratio = rows.iter().map(|r| r.steady_dgs as f64 / r.live_minimum as f64).fold(0.0, f64::max);
+        let worst_ratio = rows
+            .iter()
+            .map(|r| r.steady_dgs as f64 / r.live_minimum as f64)
+            .fold(0.0, f64::max);
         println!("- calls per steady-state sweep <= 1.1 x live minimum, independent of history: {} (worst {worst_ratio:.3})", verdict(worst_ratio <= 1.1));
         if let Some(row) = rows.iter().find(|r| r.label == "1,000,000") {
-            println!("- peak RSS <= 40 MiB at 1,000,000 sessions: {} ({:.1} MiB)", verdict(row.peak_rss_mib <= 40.0), row.peak_rss_mib);
+            println!(
+                "- peak RSS <= 40 MiB at 1,000,000 sessions: {} ({:.1} MiB)",
+                verdict(row.peak_rss_mib <= 40.0),
+                row.peak_rss_mib
+            );
         } else {
             println!("- peak RSS <= 40 MiB at 1,000,000 sessions: not run (add -- --with-1m)");
         }
         let worst_p99 = rows.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
-        println!("- /metrics p99 <= 5 ms under 50 scrapers: {} (worst {worst_p99:.2} ms)", verdict(worst_p99 <= 5.0));
+        println!(
+            "- /metrics p99 <= 5 ms under 50 scrapers: {} (worst {worst_p99:.2} ms)",
+            verdict(worst_p99 <= 5.0)
+        );
         if let Some(row) = rows.iter().find(|r| r.label == "100,000") {
             let ratio = row.naive.as_ref().unwrap()["cpu_seconds"].as_f64().unwrap() / row.cpu_per_sweep;
-            println!("- exporter CPU per sweep >= 10x below the naive sweep at 100,000: {} ({ratio:.1}x)", verdict(ratio >= 10.0));
+            println!(
+                "- exporter CPU per sweep >= 10x below the naive sweep at 100,000: {} ({ratio:.1}x)",
+                verdict(ratio >= 10.0)
+            );
         }
     }
     let _ = std::fs::remove_dir_all(temp("x").parent().unwrap());

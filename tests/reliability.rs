@@ -711,3 +711,43 @@ fn bad_web_configs_name_file_and_field() {
         "gamelift-exporter: invalid web config: /nonexistent/web.yml: cannot read web config: No such file or directory (os error 2)"
     );
 }
+
+#[tokio::test]
+async fn expired_credentials_mark_fleets_down_and_recover() {
+    let h = Harness::with_config(&churning_world(1), |url| config(url, "", "")).await;
+    h.exporter.sweep_once().await;
+    let (_, before) = h.scrape().await;
+    h.sim.set_faults(Faults {
+        reject_credentials: true,
+        ..Faults::none()
+    });
+    let report = h.exporter.sweep_once().await;
+    assert_eq!((report.fleets_ok, report.fleets_failed), (0, 2));
+    let (_, during) = h.scrape().await;
+    for fleet in [SPOT, ONDEMAND] {
+        assert_eq!(
+            during[&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)])],
+            0.0
+        );
+        assert_metrics_eq(
+            &fleet_series(&during, fleet),
+            &fleet_series(&before, fleet),
+            "numbers kept while unauthorized",
+        );
+    }
+    let unauthorized = series(
+        "gamelift_exporter_api_request_failures_total",
+        &[("operation", "DescribeGameSessions"), ("reason", "unauthorized")],
+    );
+    assert_eq!(during[&unauthorized], 2.0);
+    h.sim.set_faults(Faults::none());
+    h.sim.advance(Duration::from_secs(30));
+    let report = h.exporter.sweep_once().await;
+    assert_eq!(report.fleets_failed, 0);
+    let (_, after) = h.scrape().await;
+    assert_eq!(
+        after[&series("gamelift_exporter_fleet_up", &[("fleet_id", SPOT)])],
+        1.0
+    );
+    assert_metrics_eq(&only(&after, &SESSION_METRICS), &h.truth(), "recovered by itself");
+}

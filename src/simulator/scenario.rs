@@ -213,6 +213,9 @@ pub struct Faults {
     /// Added latency before every answer.
     #[serde(default, with = "duration::serde_text")]
     pub latency: Duration,
+    /// Refuse every request's credentials (as when they expired): UnauthorizedException.
+    #[serde(default)]
+    pub reject_credentials: bool,
     /// Fleets whose DescribeGameSessions always fails with InternalServiceException.
     #[serde(default)]
     pub failing_fleets: Vec<String>,
@@ -227,6 +230,7 @@ impl Default for Faults {
             drop_connection_ratio: 0.0,
             malformed_body_ratio: 0.0,
             latency: Duration::ZERO,
+            reject_credentials: false,
             failing_fleets: Vec::new(),
         }
     }

@@ -211,6 +211,11 @@ impl Simulator {
                 "Missing Authentication Token: requests must be signed with AWS Signature Version 4.",
             ));
         };
+        if self.lock().faults.reject_credentials {
+            return error(ApiError::unauthorized(
+                "The security token included in the request is expired (injected).",
+            ));
+        }
         let region = signing_region(authorization);
         let members = match decoded {
             Ok(Doc::Map(members)) => members,
