@@ -379,30 +379,26 @@ async fn errors_come_back_as_typed_sdk_errors() {
         .send()
         .await
         .is_ok());
-    sim.set_faults(Faults {
+    let lobby_with = |faults: Faults| {
+        sim.set_faults(faults);
+        client.describe_game_sessions().fleet_id("fleet-bbbb").send()
+    };
+    let err = lobby_with(Faults {
         drop_connection_ratio: 1.0,
         ..Faults::none()
-    });
-    let err = client
-        .describe_game_sessions()
-        .fleet_id("fleet-bbbb")
-        .send()
-        .await
-        .unwrap_err();
+    })
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, aws_sdk_gamelift::error::SdkError::DispatchFailure(_)),
         "{err:?}"
     );
-    sim.set_faults(Faults {
+    let err = lobby_with(Faults {
         malformed_body_ratio: 1.0,
         ..Faults::none()
-    });
-    let err = client
-        .describe_game_sessions()
-        .fleet_id("fleet-bbbb")
-        .send()
-        .await
-        .unwrap_err();
+    })
+    .await
+    .unwrap_err();
     assert!(
         err.as_service_error().is_some_and(|e| e.code().is_none())
             || matches!(err, aws_sdk_gamelift::error::SdkError::ResponseError(_)),
