@@ -76,6 +76,10 @@ fn bad_configs_name_file_line_and_field() {
         );
     }
     assert_rejected(
+        &["--config", "tests/fixtures/configs", "--check-config"],
+        "gamelift-exporter: invalid config: tests/fixtures/configs: cannot read file: Is a directory (os error 21)",
+    );
+    assert_rejected(
         &["--config", "tests/fixtures/configs/missing.toml", "--check-config"],
         "gamelift-exporter: invalid config: tests/fixtures/configs/missing.toml: cannot read file: No such file or directory (os error 2)",
     );
