@@ -269,7 +269,10 @@ impl RequestBudget {
             *next = slot + self.interval;
             slot
         };
-        tokio::time::sleep_until(slot).await;
+        // A slot already due needs no timer (a timer would cost a wheel tick per call).
+        if slot > Instant::now() {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 }
 

@@ -106,7 +106,6 @@ impl Exporter {
             api.requests.with_label_values(&[operation]);
         }
         let published = Published::new();
-        registry.register(Box::new(published.clone()))?;
         let build_info = GaugeVec::new(
             Opts::new(
                 "gamelift_exporter_build_info",
@@ -226,8 +225,18 @@ impl Exporter {
         Ok(())
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.registry
+    /// The `/metrics` body: the published sweep snapshot (rendered once per sweep) followed by
+    /// the live families (API counters, build info, process metrics).
+    pub fn render_metrics(&self) -> prometheus::Result<Vec<u8>> {
+        let snapshot = self.published.text();
+        let mut body = Vec::with_capacity(snapshot.len() + 4096);
+        body.extend_from_slice(&snapshot);
+        prometheus::Encoder::encode(
+            &prometheus::TextEncoder::new(),
+            &self.registry.gather(),
+            &mut body,
+        )?;
+        Ok(body)
     }
 
     /// True once every configured Region has completed a first sweep.

@@ -8,7 +8,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use prometheus::{Encoder, TextEncoder};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,16 +131,13 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
         return response;
     }
     let mut response = match path.as_str() {
-        "/metrics" => {
-            let mut body = Vec::new();
-            match TextEncoder::new().encode(&exporter.registry().gather(), &mut body) {
-                Ok(()) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
-                Err(error) => plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("error encoding metrics: {error}\n"),
-                ),
-            }
-        }
+        "/metrics" => match exporter.render_metrics() {
+            Ok(body) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
+            Err(error) => plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("error encoding metrics: {error}\n"),
+            ),
+        },
         "/-/healthy" => plain(StatusCode::OK, "Healthy\n"),
         "/-/ready" if exporter.is_ready() => plain(StatusCode::OK, "Ready\n"),
         "/-/ready" => plain(

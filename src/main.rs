@@ -46,7 +46,9 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // One thread: the exporter waits on the network most of the time, and the benchmark shows a
+    // current-thread runtime spends 20-30% less CPU per sweep than a multi-threaded one.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("gamelift-exporter: cannot start the async runtime: {error}");

@@ -3,11 +3,13 @@
 
 use crate::aggregate::{HistoryTotals, LiveTotals, STATUSES};
 use crate::discovery::Fleet;
+use bytes::Bytes;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{GaugeVec, IntCounterVec, Opts};
+use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, TextEncoder};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// Everything published about one fleet.
 #[derive(Debug, Clone)]
@@ -167,11 +169,11 @@ impl Snapshot {
     }
 }
 
-/// Holds the current snapshot's rendered families; registered once in the registry.
+/// Holds the current snapshot, rendered once per sweep to exposition text; scrapes copy a
+/// reference to it instead of rebuilding and re-encoding every series.
 #[derive(Clone, Default)]
 pub struct Published {
-    families: Arc<RwLock<Arc<Vec<MetricFamily>>>>,
-    descs: Vec<Desc>,
+    text: Arc<RwLock<Bytes>>,
 }
 
 impl Published {
@@ -181,21 +183,51 @@ impl Published {
 
     /// Makes `snapshot` the one scrapes see, in one step.
     pub fn publish(&self, snapshot: &Snapshot) {
-        let families = Arc::new(snapshot.families());
-        *self.families.write().unwrap_or_else(|p| p.into_inner()) = families;
+        let mut text = Vec::new();
+        TextEncoder::new()
+            .encode(&snapshot.families(), &mut text)
+            .expect("encoding well-formed metric families cannot fail");
+        *self.text.write().unwrap_or_else(|p| p.into_inner()) = Bytes::from(text);
     }
 
-    pub fn current(&self) -> Arc<Vec<MetricFamily>> {
-        self.families.read().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The current snapshot's exposition text.
+    pub fn text(&self) -> Bytes {
+        self.text.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
-impl Collector for Published {
+/// Serves another collector's results for up to `max_age`: process metrics read several
+/// `/proc` files, which would otherwise dominate the cost of a scrape under many scrapers.
+pub struct Cached<C> {
+    inner: C,
+    max_age: Duration,
+    cache: Mutex<Option<(Instant, Vec<MetricFamily>)>>,
+}
+
+impl<C: Collector> Cached<C> {
+    pub fn new(inner: C, max_age: Duration) -> Self {
+        Cached {
+            inner,
+            max_age,
+            cache: Mutex::new(None),
+        }
+    }
+}
+
+impl<C: Collector> Collector for Cached<C> {
     fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
+        self.inner.desc()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        self.current().as_ref().clone()
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cache {
+            Some((at, families)) if at.elapsed() < self.max_age => families.clone(),
+            _ => {
+                let families = self.inner.collect();
+                *cache = Some((Instant::now(), families.clone()));
+                families
+            }
+        }
     }
 }
