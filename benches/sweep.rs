@@ -660,5 +660,5 @@ fn main() {
     }
     let _ = std::fs::remove_dir_all(temp("x").parent().unwrap());
     // The deterministic checks above passed: one per world, plus history independence.
-    println!("\nbenchmark checks: {} passed, 0 failed", rows.len() + 1);
+    println!("\nbenchmark: {} passed, 0 failed", rows.len() + 1);
 }
