@@ -39,17 +39,6 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 8] = [
-        FailureReason::Throttled,
-        FailureReason::NotFound,
-        FailureReason::Unauthorized,
-        FailureReason::InvalidRequest,
-        FailureReason::ServerError,
-        FailureReason::Timeout,
-        FailureReason::Transport,
-        FailureReason::Other,
-    ];
-
     /// Classifies an AWS error code (and HTTP status, when the code is missing).
     pub fn from_code(code: Option<&str>, status: Option<u16>) -> FailureReason {
         match code {
@@ -147,14 +136,6 @@ impl ApiMetrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(failures.clone()))?;
         Ok(ApiMetrics { requests, failures })
-    }
-
-    /// Sum of attempts over all operations (for "calls per sweep" in logs).
-    pub fn total_requests(&self) -> u64 {
-        crate::discovery::OPERATIONS
-            .iter()
-            .map(|op| self.requests.with_label_values(&[*op]).get())
-            .sum()
     }
 }
 

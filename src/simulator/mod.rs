@@ -19,7 +19,7 @@ pub use scenario::{Faults, FleetSpec, Scenario};
 pub use server::serve;
 
 use rng::Rng;
-use state::{Status, World};
+use state::World;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -283,9 +283,4 @@ impl std::ops::Deref for RunningSimulator {
     fn deref(&self) -> &Simulator {
         &self.simulator
     }
-}
-
-/// Statuses as strings, for tests that iterate over all of them.
-pub fn statuses() -> impl Iterator<Item = &'static str> {
-    Status::ALL.iter().map(|s| s.as_str())
 }

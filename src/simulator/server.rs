@@ -196,7 +196,7 @@ impl Simulator {
         rolled: Rolled,
     ) -> Result<(String, Response<Full<Bytes>>), DropConnection> {
         let Rolled {
-            drop,
+            drop: drop_connection,
             throttle,
             fail,
             malformed,
@@ -222,7 +222,7 @@ impl Simulator {
             Ok(_) => return error(ApiError::invalid("The request body must be a map.")),
             Err(message) => return error(ApiError::invalid(message)),
         };
-        if drop {
+        if drop_connection {
             return Err(DropConnection);
         }
         let mut inner = self.synced();
@@ -233,16 +233,16 @@ impl Simulator {
                 .entry(operation.to_string())
                 .or_insert_with(|| TokenBucket::new(rate));
             if !bucket.take(now) {
-                drop_guard(inner);
+                drop(inner);
                 return error(ApiError::throttled());
             }
         }
         if throttle {
-            drop_guard(inner);
+            drop(inner);
             return error(ApiError::throttled());
         }
         if fail {
-            drop_guard(inner);
+            drop(inner);
             return error(ApiError::internal(
                 "An internal service error occurred (injected).",
             ));
@@ -254,7 +254,7 @@ impl Simulator {
             failing_fleets: &inner.faults.failing_fleets,
         };
         let result = ops::dispatch(&call, operation, &members);
-        drop_guard(inner);
+        drop(inner);
         match result {
             Err(e) => error(e),
             Ok(_) if malformed => {
@@ -310,11 +310,6 @@ impl Simulator {
             _ => plain(StatusCode::NOT_FOUND, format!("no simulator control endpoint {path}\n")),
         }
     }
-}
-
-/// Releases the world lock before any await or encoding work.
-fn drop_guard<T>(guard: T) {
-    drop(guard);
 }
 
 fn describe_params(members: &BTreeMap<String, Doc>) -> String {

@@ -20,14 +20,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Active,
-        Status::Activating,
-        Status::Terminating,
-        Status::Terminated,
-        Status::Error,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Activating => "ACTIVATING",
