@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub struct Args {
     /// TOML config file (see config/gamelift-exporter.toml). Without it, defaults apply and
     /// credentials and Region come from the standard AWS chain.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Validate the config, print the effective config, and exit (0 valid, 2 invalid).
