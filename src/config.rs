@@ -148,7 +148,8 @@ impl Default for Config {
                 page_size: 100,
                 live_statuses: vec!["ACTIVE".to_string()],
                 concurrency: 4,
-                timeout: Duration::from_secs(120),
+                // Generous: a full pass over a month of history at the client budget takes minutes.
+                timeout: Duration::from_secs(30 * 60),
                 stale_after: Duration::from_secs(900),
             },
             fleets: FleetFilter::default(),
