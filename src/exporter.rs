@@ -517,15 +517,85 @@ fn apply(state: &mut FleetState, pass: Pass, live_statuses: &[String], found: Pa
         state.last_full = Some(now);
     }
     for interruption in found.interruptions {
+        let Some(count) = state.interruptions.get_mut(&interruption.location) else {
+            // A location discovery did not report: publish its counter at 0 first and count
+            // these sessions on the next full pass (they are not in the ledger yet), so that
+            // `increase()` sees the step instead of a series that is born at N.
+            state.interruptions.insert(interruption.location, 0);
+            continue;
+        };
         if state
             .counted
             .insert(interruption.session_key, interruption.ended_ms)
             .is_none()
         {
-            *state.interruptions.entry(interruption.location).or_insert(0) += 1;
+            *count += 1;
         }
     }
     state
         .counted
         .retain(|_, ended| *ended > now_ms - LEDGER_RETENTION_MS);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::Interruption;
+
+    fn full_pass(interruptions: Vec<Interruption>) -> PassResult {
+        PassResult {
+            history: Some(BTreeMap::new()),
+            interruptions,
+            ..PassResult::default()
+        }
+    }
+
+    fn interrupted(key: u64, location: &str) -> Interruption {
+        Interruption {
+            session_key: key,
+            location: location.to_string(),
+            ended_ms: now_ms(),
+        }
+    }
+
+    #[test]
+    fn counters_count_each_session_once_and_new_locations_start_at_zero() {
+        let mut state = FleetState::default();
+        state.interruptions.insert("us-west-2".into(), 0);
+        let now = Instant::now();
+        apply(
+            &mut state,
+            Pass::Full,
+            &[],
+            full_pass(vec![interrupted(1, "us-west-2"), interrupted(2, "us-west-2")]),
+            now,
+        );
+        assert_eq!(state.interruptions["us-west-2"], 2);
+        // Seen again: not counted again.
+        apply(
+            &mut state,
+            Pass::Full,
+            &[],
+            full_pass(vec![interrupted(1, "us-west-2"), interrupted(3, "us-west-2")]),
+            now,
+        );
+        assert_eq!(state.interruptions["us-west-2"], 3);
+        // A location discovery never reported: 0 first, counted on the next pass.
+        apply(
+            &mut state,
+            Pass::Full,
+            &[],
+            full_pass(vec![interrupted(4, "local-zone-1")]),
+            now,
+        );
+        assert_eq!(state.interruptions["local-zone-1"], 0);
+        apply(
+            &mut state,
+            Pass::Full,
+            &[],
+            full_pass(vec![interrupted(4, "local-zone-1")]),
+            now,
+        );
+        assert_eq!(state.interruptions["local-zone-1"], 1);
+    }
 }
