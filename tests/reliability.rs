@@ -283,8 +283,9 @@ async fn the_client_budget_holds_over_every_one_second_window() {
             .count();
         worst = worst.max(in_window);
     }
-    eprintln!(
-        "{} calls, at most {worst} in any one-second window (budget {budget}/s)",
+    let _ = writeln!(
+        std::io::stderr(),
+        "budget: {} calls, at most {worst} in any one-second window (budget {budget}/s)",
         times.len()
     );
     assert!(
