@@ -542,14 +542,6 @@ mod tests {
     use super::*;
     use crate::sweep::Interruption;
 
-    fn full_pass(interruptions: Vec<Interruption>) -> PassResult {
-        PassResult {
-            history: Some(BTreeMap::new()),
-            interruptions,
-            ..PassResult::default()
-        }
-    }
-
     fn interrupted(key: u64, location: &str) -> Interruption {
         Interruption {
             session_key: key,
@@ -562,40 +554,24 @@ mod tests {
     fn counters_count_each_session_once_and_new_locations_start_at_zero() {
         let mut state = FleetState::default();
         state.interruptions.insert("us-west-2".into(), 0);
-        let now = Instant::now();
-        apply(
-            &mut state,
-            Pass::Full,
-            &[],
-            full_pass(vec![interrupted(1, "us-west-2"), interrupted(2, "us-west-2")]),
-            now,
-        );
-        assert_eq!(state.interruptions["us-west-2"], 2);
+        let mut full_pass = |sessions: &[(u64, &str)]| {
+            let interruptions = sessions
+                .iter()
+                .map(|(key, location)| interrupted(*key, location))
+                .collect();
+            let found = PassResult {
+                history: Some(BTreeMap::new()),
+                interruptions,
+                ..PassResult::default()
+            };
+            apply(&mut state, Pass::Full, &[], found, Instant::now());
+            state.interruptions.clone()
+        };
+        assert_eq!(full_pass(&[(1, "us-west-2"), (2, "us-west-2")])["us-west-2"], 2);
         // Seen again: not counted again.
-        apply(
-            &mut state,
-            Pass::Full,
-            &[],
-            full_pass(vec![interrupted(1, "us-west-2"), interrupted(3, "us-west-2")]),
-            now,
-        );
-        assert_eq!(state.interruptions["us-west-2"], 3);
+        assert_eq!(full_pass(&[(1, "us-west-2"), (3, "us-west-2")])["us-west-2"], 3);
         // A location discovery never reported: 0 first, counted on the next pass.
-        apply(
-            &mut state,
-            Pass::Full,
-            &[],
-            full_pass(vec![interrupted(4, "local-zone-1")]),
-            now,
-        );
-        assert_eq!(state.interruptions["local-zone-1"], 0);
-        apply(
-            &mut state,
-            Pass::Full,
-            &[],
-            full_pass(vec![interrupted(4, "local-zone-1")]),
-            now,
-        );
-        assert_eq!(state.interruptions["local-zone-1"], 1);
+        assert_eq!(full_pass(&[(4, "local-zone-1")])["local-zone-1"], 0);
+        assert_eq!(full_pass(&[(4, "local-zone-1")])["local-zone-1"], 1);
     }
 }

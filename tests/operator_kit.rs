@@ -12,10 +12,12 @@
 //! (it is written in a plain style: `- record:`/`- alert:` items whose `expr:`
 //! is either on one line or a `|` block), and HTTP is spoken by hand.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -250,22 +252,15 @@ fn parse_rules(text: &str) -> Vec<Rule> {
 fn comparison_operands(expr: &str) -> Vec<String> {
     let chars: Vec<char> = expr.chars().collect();
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
     let mut cuts: Vec<(usize, usize)> = Vec::new(); // operator [start, end)
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if let Some(q) = quote {
-            if c == '\\' {
-                i += 1;
-            } else if c == q {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
+            '"' | '\'' | '`' => {
+                i = after_quoted(&chars, i);
+                continue;
+            }
             '(' | '{' | '[' => depth += 1,
             ')' | '}' | ']' => depth -= 1,
             _ if depth == 0 => {
@@ -340,27 +335,35 @@ fn strip_modifiers(mut s: &str) -> &str {
     }
 }
 
+/// The index just past the string literal that opens at `start` (PromQL's `"`, `'` or `` ` ``,
+/// with backslash escapes).
+fn after_quoted(chars: &[char], start: usize) -> usize {
+    let quote = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            c if c == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
 /// Identifiers in a PromQL expression that look like metric names: outside
 /// strings, label matchers, grouping clauses and function calls.
 fn metric_names(expr: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let chars: Vec<char> = expr.chars().collect();
     let mut i = 0;
-    let mut quote: Option<char> = None;
     let mut brace = 0;
     while i < chars.len() {
         let c = chars[i];
-        if let Some(q) = quote {
-            if c == '\\' {
-                i += 1;
-            } else if c == q {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
+            '"' | '\'' | '`' => {
+                i = after_quoted(&chars, i);
+                continue;
+            }
             '{' => brace += 1,
             '}' => brace -= 1,
             _ if brace == 0 && (c.is_ascii_alphabetic() || c == '_') => {
@@ -1012,11 +1015,6 @@ impl Drop for ChildGuard {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
-}
-
 /// Minimal HTTP/1.1 GET: (status, body). Handles chunked responses.
 fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
@@ -1273,7 +1271,7 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
     // directory goes away.
     let tmp = TempDir::new("e2e");
 
-    let exporter_port = free_port();
+    let exporter_port = common::free_port();
     let exporter_config = tmp.path().join("gamelift-exporter.toml");
     fs::write(
         &exporter_config,
@@ -1291,7 +1289,7 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
     );
     wait_ready(exporter_port, &mut exporter, Duration::from_secs(60));
 
-    let prometheus_port = free_port();
+    let prometheus_port = common::free_port();
     let prometheus_config = tmp.path().join("prometheus.yml");
     fs::write(
         &prometheus_config,

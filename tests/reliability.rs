@@ -413,17 +413,9 @@ impl Drop for Binary {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn sighup_reloads_and_sigterm_stops_the_binary() {
-    let port = free_port();
+    let port = common::free_port();
     let path = temp_path("sighup.toml");
     let good = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[sweep]\ninterval = \"1s\"\n");
     std::fs::write(&path, &good).unwrap();

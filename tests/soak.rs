@@ -64,11 +64,7 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
         .unwrap_or(150);
     let sim = Simulator::start(&scenario(WORLD), Clock::Manual).await.unwrap();
     let sim_start_ms = sim.now_ms();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let address = format!("127.0.0.1:{port}");
     let config = temp_path("soak.toml");
     std::fs::write(

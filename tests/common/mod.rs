@@ -346,3 +346,12 @@ pub fn temp_path(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{}-{name}", NEXT.fetch_add(1, Ordering::Relaxed)))
 }
+
+/// A loopback port that was free a moment ago, for processes that must be told their address.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
