@@ -411,7 +411,51 @@ fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Glob>, D::Error> {
         .collect()
 }
 
+/// Settings that outrank the config file: command-line flags and `--demo`. Kept by the exporter
+/// and re-applied by [`Config::layered`] on every load (start, SIGHUP, `POST /-/reload`,
+/// `--check-config`), so a reload can never drop one of them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--web.config.file`: TLS and basic auth; outranks `server.web_config_file`.
+    pub web_config_file: Option<PathBuf>,
+    /// `--demo`: the built-in simulator replaces the AWS endpoint, Regions and profile.
+    pub demo: Option<DemoTarget>,
+}
+
+/// Where `--demo` points the exporter: the simulator's Regions, and its URL once it listens.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DemoTarget {
+    pub regions: Vec<String>,
+    /// `None` until the simulator is started (`--check-config --demo` has no URL to show).
+    pub endpoint_url: Option<String>,
+}
+
+impl Overrides {
+    /// Applies the overrides to a config read from a file (or the defaults).
+    pub fn apply(&self, mut config: Config) -> Config {
+        if let Some(file) = &self.web_config_file {
+            config.server.web_config_file = Some(file.clone());
+        }
+        if let Some(demo) = &self.demo {
+            config.aws.regions = demo.regions.clone();
+            config.aws.endpoint_url = demo.endpoint_url.clone();
+            config.aws.profile = None;
+        }
+        config
+    }
+}
+
 impl Config {
+    /// The effective config: the file (or the defaults when there is none), then `overrides`.
+    /// Every load goes through here.
+    pub fn layered(file: Option<&Path>, overrides: &Overrides) -> Result<Config, FileError> {
+        let config = match file {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        Ok(overrides.apply(config))
+    }
+
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Config, FileError> {
         let (raw, text): (RawConfig, String) = tomlfile::load(path)?;

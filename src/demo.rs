@@ -1,6 +1,6 @@
 //! `--demo`: the exporter on a built-in simulated world, so anyone can try it without AWS.
 
-use crate::config::Config;
+use crate::config::DemoTarget;
 use crate::simulator::{Clock, RunningSimulator, Scenario, Simulator};
 use std::path::Path;
 
@@ -13,15 +13,20 @@ pub fn scenario() -> Scenario {
         .expect("the built-in demo scenario is valid")
 }
 
-/// Starts the simulator on loopback and points `config` at it.
-pub async fn start(config: &mut Config) -> anyhow::Result<RunningSimulator> {
-    let scenario = scenario();
-    let simulator = Simulator::start(&scenario, Clock::Wall { speed: 1.0 }).await?;
-    let mut regions: Vec<String> = scenario.fleets.iter().map(|f| f.home_region.clone()).collect();
+/// The demo scenario's home Regions, sorted.
+pub fn regions() -> Vec<String> {
+    let mut regions: Vec<String> = scenario().fleets.iter().map(|f| f.home_region.clone()).collect();
     regions.sort();
     regions.dedup();
-    config.aws.regions = regions;
-    config.aws.endpoint_url = Some(simulator.url.clone());
-    config.aws.profile = None;
-    Ok(simulator)
+    regions
+}
+
+/// Starts the simulator on loopback; the returned target points the exporter at it.
+pub async fn start() -> anyhow::Result<(RunningSimulator, DemoTarget)> {
+    let simulator = Simulator::start(&scenario(), Clock::Wall { speed: 1.0 }).await?;
+    let target = DemoTarget {
+        regions: regions(),
+        endpoint_url: Some(simulator.url.clone()),
+    };
+    Ok((simulator, target))
 }

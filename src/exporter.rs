@@ -4,7 +4,7 @@
 
 use crate::aggregate::{HistoryTotals, LiveTotals};
 use crate::aws::{self, ApiMetrics, FailureReason, RegionClient};
-use crate::config::Config;
+use crate::config::{Config, Overrides};
 use crate::discovery::{self, Fleet, OPERATIONS};
 use crate::metrics::{FleetView, Published, Snapshot};
 use crate::sweep::{self, InterruptionLedger, Pass, PassResult, SweepError};
@@ -86,16 +86,17 @@ pub struct Exporter {
     api: ApiMetrics,
     published: Published,
     ready: AtomicBool,
+    reloads: ReloadMetrics,
     state: Mutex<State>,
 }
 
-/// Where the exporter's AWS calls go and with which credentials.
+/// Where the exporter's AWS calls go, with which credentials, and what outranks the config file.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Fixed credentials (demo and tests); `None` uses the standard AWS chain.
     pub credentials: Option<Credentials>,
-    /// An `[aws]` section that reloads keep (the demo's simulator endpoint).
-    pub pinned_aws: Option<crate::config::AwsConfig>,
+    /// Command-line settings (and `--demo`'s simulator) re-applied on every reload.
+    pub overrides: Overrides,
 }
 
 impl Exporter {
@@ -126,6 +127,8 @@ impl Exporter {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
 
+        let reloads = ReloadMetrics::new(&registry)?;
+        let config = options.overrides.apply(config);
         let web = load_web(&config)?;
         let regions = aws::resolve_regions(&config.aws).await?;
         let clients = aws::clients(&config.aws, &regions, &api, options.credentials.clone()).await;
@@ -150,6 +153,7 @@ impl Exporter {
             api,
             published,
             ready: AtomicBool::new(false),
+            reloads,
             state: Mutex::new(state),
         }))
     }
@@ -164,27 +168,32 @@ impl Exporter {
         self.web.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Re-reads the config file the exporter was started with and applies it.
+    /// Re-reads the config file the exporter was started with and applies it, with the
+    /// command-line overrides re-applied (SIGHUP and `POST /-/reload` both come here).
     pub async fn reload_from_file(&self) -> Result<(), String> {
-        let Some(path) = self.config().source.clone() else {
-            return Err("no --config file was given, so there is nothing to reload".into());
+        let result = match self.config().source.clone() {
+            None => Err("no --config file was given, so there is nothing to reload".to_string()),
+            Some(path) => match Config::layered(Some(&path), &self.options.overrides) {
+                Ok(config) => self.reload(config).await,
+                Err(error) => Err(error.to_string()),
+            },
         };
-        let config = Config::load(&path).map_err(|e| e.to_string())?;
-        self.reload(config).await
+        self.reloads.record(result.is_ok());
+        result
     }
 
-    /// Applies a new, already validated config. Fleet state, counters and the published
-    /// snapshot carry over; Regions are re-created only when `[aws]` changed. On error the
-    /// running config stays in force.
-    pub async fn reload(&self, mut new: Config) -> Result<(), String> {
-        if let Some(pinned) = &self.options.pinned_aws {
-            new.aws = pinned.clone();
-        }
+    /// Applies a new, already validated config (the overrides are applied again, so no caller
+    /// can drop them). Fleet state, counters and the published snapshot carry over; Regions are
+    /// re-created only when `[aws]` changed. On error the running config stays in force.
+    pub async fn reload(&self, new: Config) -> Result<(), String> {
+        let mut new = self.options.overrides.apply(new);
         let web = load_web(&new).map_err(|e| e.to_string())?;
         let old = self.config();
-        if new.server.listen != old.server.listen {
-            tracing::warn!(running = %old.server.listen, configured = %new.server.listen, "server.listen changes need a restart; still listening on the old address");
-            new.server.listen = old.server.listen;
+        for setting in keep_restart_only_settings(&old, &mut new) {
+            tracing::warn!(
+                setting,
+                "{setting} changed in the config file but only takes effect after a restart; the running value stays"
+            );
         }
         let mut state = self.state.lock().await;
         if new.aws != old.aws {
@@ -484,6 +493,60 @@ impl Exporter {
                 _ = tokio::time::sleep_until(next) => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,
             }
+        }
+    }
+}
+
+/// Settings that a running server cannot change: the running values are kept in `new`, and
+/// the names of those that differed are returned, so that every one of them can be warned about.
+fn keep_restart_only_settings(old: &Config, new: &mut Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if new.server.listen != old.server.listen {
+        changed.push("server.listen");
+        new.server.listen = old.server.listen;
+    }
+    if new.server.max_connections != old.server.max_connections {
+        changed.push("server.max_connections");
+        new.server.max_connections = old.server.max_connections;
+    }
+    if new.server.header_read_timeout != old.server.header_read_timeout {
+        changed.push("server.header_read_timeout");
+        new.server.header_read_timeout = old.server.header_read_timeout;
+    }
+    changed
+}
+
+/// `gamelift_exporter_config_last_reload_successful` and its timestamp, as Prometheus and
+/// Alertmanager publish them; the start-up load counts as a successful one.
+struct ReloadMetrics {
+    successful: prometheus::IntGauge,
+    success_timestamp: prometheus::Gauge,
+}
+
+impl ReloadMetrics {
+    fn new(registry: &Registry) -> prometheus::Result<ReloadMetrics> {
+        let successful = prometheus::IntGauge::new(
+            "gamelift_exporter_config_last_reload_successful",
+            "1 if the last configuration reload (SIGHUP or POST /-/reload) succeeded, 0 if it failed and the previous configuration is still running.",
+        )?;
+        let success_timestamp = prometheus::Gauge::new(
+            "gamelift_exporter_config_last_reload_success_timestamp_seconds",
+            "Time of the last successful configuration load (start-up or reload), Unix seconds.",
+        )?;
+        registry.register(Box::new(successful.clone()))?;
+        registry.register(Box::new(success_timestamp.clone()))?;
+        let metrics = ReloadMetrics {
+            successful,
+            success_timestamp,
+        };
+        metrics.record(true);
+        Ok(metrics)
+    }
+
+    fn record(&self, ok: bool) {
+        self.successful.set(i64::from(ok));
+        if ok {
+            self.success_timestamp.set(now_ms() as f64 / 1000.0);
         }
     }
 }

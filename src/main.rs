@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::Parser;
 use gamelift_exporter::cli::{Args, Command, LogFormat};
-use gamelift_exporter::config::Config;
+use gamelift_exporter::config::{Config, DemoTarget, Overrides};
 use gamelift_exporter::exporter::{Exporter, Options};
 use gamelift_exporter::simulator::{self, Clock, Scenario, Simulator};
 use std::process::ExitCode;
@@ -20,19 +20,21 @@ fn main() -> ExitCode {
         eprintln!("gamelift-exporter: {message}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let mut config = match &args.config {
-        Some(path) => match Config::load(path) {
-            Ok(config) => config,
-            Err(error) => {
-                eprintln!("gamelift-exporter: invalid config: {error}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        },
-        None => Config::default(),
+    // File, then command line, then --demo: one merge, re-applied by every reload.
+    let overrides = Overrides {
+        web_config_file: args.web_config_file.clone(),
+        demo: args.demo.then(|| DemoTarget {
+            regions: gamelift_exporter::demo::regions(),
+            endpoint_url: None,
+        }),
     };
-    if let Some(file) = &args.web_config_file {
-        config.server.web_config_file = Some(file.clone());
-    }
+    let config = match Config::layered(args.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("gamelift-exporter: invalid config: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     if let Some(file) = &config.server.web_config_file {
         if let Err(error) = gamelift_exporter::web::WebConfig::load(file) {
             eprintln!("gamelift-exporter: invalid web config: {error}");
@@ -61,7 +63,7 @@ fn main() -> ExitCode {
             listen,
             speed,
         }) => runtime.block_on(simulate(&scenario, listen, speed)),
-        None => runtime.block_on(run(config, args.demo, args.web_config_file)),
+        None => runtime.block_on(run(config, overrides)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,10 +109,7 @@ async fn shutdown_signal() {
 }
 
 /// Reloads the config file on every SIGHUP; a bad file is logged and the running config kept.
-async fn reload_on_hangup(
-    exporter: std::sync::Arc<Exporter>,
-    web_config_override: Option<std::path::PathBuf>,
-) {
+async fn reload_on_hangup(exporter: std::sync::Arc<Exporter>) {
     #[cfg(unix)]
     {
         let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -118,49 +117,34 @@ async fn reload_on_hangup(
             return;
         };
         while hangup.recv().await.is_some() {
-            let Some(path) = exporter.config().source.clone() else {
-                tracing::warn!("SIGHUP received but no --config file was given; nothing to reload");
-                continue;
-            };
-            let result = match Config::load(&path) {
-                Ok(mut config) => {
-                    if let Some(file) = &web_config_override {
-                        config.server.web_config_file = Some(file.clone());
-                    }
-                    exporter.reload(config).await
-                }
-                Err(error) => Err(error.to_string()),
-            };
-            if let Err(error) = result {
+            if let Err(error) = exporter.reload_from_file().await {
                 tracing::error!(%error, "reload failed; keeping the running configuration");
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = (exporter, web_config_override);
+    let _ = exporter;
 }
 
-async fn run(
-    mut config: Config,
-    demo: bool,
-    web_config_override: Option<std::path::PathBuf>,
-) -> anyhow::Result<()> {
+async fn run(mut config: Config, mut overrides: Overrides) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
     let mut options = Options::default();
-    let _simulator = if demo {
-        let simulator = gamelift_exporter::demo::start(&mut config).await?;
+    let _simulator = if overrides.demo.is_some() {
+        let (simulator, target) = gamelift_exporter::demo::start().await?;
         tracing::warn!(
             simulator = %simulator.url,
             "DEMO MODE: all GameLift data is SIMULATED by the built-in simulator; no AWS account is used"
         );
+        overrides.demo = Some(target);
+        config = overrides.apply(config);
         options.credentials = Some(gamelift_exporter::aws::simulator_credentials());
-        options.pinned_aws = Some(config.aws.clone());
         Some(simulator)
     } else {
         None
     };
+    options.overrides = overrides;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -174,7 +158,7 @@ async fn run(
         }
     }));
     let schedule = tokio::spawn(exporter.clone().run_schedule(stopped));
-    let reloader = tokio::spawn(reload_on_hangup(exporter, web_config_override));
+    let reloader = tokio::spawn(reload_on_hangup(exporter));
     shutdown_signal().await;
     let _ = stop.send(true);
     reloader.abort();

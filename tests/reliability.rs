@@ -433,15 +433,39 @@ fn sighup_reloads_and_sigterm_stops_the_binary() {
         "{}",
         binary.log()
     );
-    assert_eq!(
-        http("GET", &address, "/metrics").0,
-        200,
-        "still serving after a bad reload"
-    );
+    let (status, _, body) = http("GET", &address, "/metrics");
+    assert_eq!(status, 200, "still serving after a bad reload");
+    let metrics = parse_metrics(&body, "gamelift_exporter_config_");
+    assert_eq!(metrics["gamelift_exporter_config_last_reload_successful"], 0.0);
+    let loaded_at = metrics["gamelift_exporter_config_last_reload_success_timestamp_seconds"];
 
-    std::fs::write(&path, good.replace("\"1s\"", "\"2s\"")).unwrap();
+    // Settings that need a restart are each named in a warning; the rest applies.
+    std::fs::write(
+        &path,
+        good.replace("\"1s\"", "\"2s\"").replace(
+            "[sweep]",
+            "max_connections = 7\nheader_read_timeout = \"3s\"\n[sweep]",
+        ),
+    )
+    .unwrap();
     binary.signal("HUP");
     binary.wait_for_log("configuration reloaded");
+    for setting in ["server.max_connections", "server.header_read_timeout"] {
+        assert!(
+            binary.log().contains(&format!(
+                "{setting} changed in the config file but only takes effect after a restart"
+            )),
+            "no warning names {setting}:\n{}",
+            binary.log()
+        );
+    }
+    assert!(
+        !binary.log().contains("server.listen changed"),
+        "listen did not change"
+    );
+    let metrics = parse_metrics(&http("GET", &address, "/metrics").2, "gamelift_exporter_config_");
+    assert_eq!(metrics["gamelift_exporter_config_last_reload_successful"], 1.0);
+    assert!(metrics["gamelift_exporter_config_last_reload_success_timestamp_seconds"] > loaded_at);
     assert_eq!(http("GET", &address, "/-/healthy").0, 200);
 
     binary.signal("TERM");
@@ -743,4 +767,119 @@ async fn expired_credentials_mark_fleets_down_and_recover() {
         1.0
     );
     assert_metrics_eq(&only(&after, &SESSION_METRICS), &h.truth(), "recovered by itself");
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
+fn generate_certificate() -> (std::path::PathBuf, std::path::PathBuf) {
+    let cert = temp_path("cert.pem");
+    let key = temp_path("key.pem");
+    let output = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (cert, key)
+}
+
+/// `curl` one request; returns the body followed by "\n<status code>".
+fn curl(method: &str, url: &str, cacert: Option<&std::path::Path>, user: Option<&str>) -> String {
+    let mut command = std::process::Command::new("curl");
+    command.args([
+        "-sS",
+        "--max-time",
+        "10",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+    ]);
+    if let Some(cacert) = cacert {
+        command.arg("--cacert").arg(cacert);
+    }
+    if let Some(user) = user {
+        command.args(["-u", user]);
+    }
+    let output = command.arg(url).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Issue 11: `POST /-/reload` used to drop TLS and basic auth that came from --web.config.file.
+#[test]
+fn a_reload_keeps_tls_and_basic_auth_from_the_command_line() {
+    if !common::require_tool("curl") || !common::require_tool("openssl") {
+        return;
+    }
+    let (cert, key) = generate_certificate();
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    for tls in [false, true] {
+        let web = web_config(
+            &format!("basic_auth_users:\n  scraper: {hash}\n"),
+            tls.then_some((cert.as_path(), key.as_path())),
+        );
+        let port = common::free_port();
+        let config = temp_path("reload-auth.toml");
+        std::fs::write(
+            &config,
+            format!("[server]\nlisten = \"127.0.0.1:{port}\"\nenable_reload = true\n"),
+        )
+        .unwrap();
+        let binary = Binary::start(&[
+            "--demo",
+            "--config",
+            config.to_str().unwrap(),
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ]);
+        binary.wait_for_log("serving /metrics");
+        let scheme = if tls { "https" } else { "http" };
+        let url = |path: &str| format!("{scheme}://127.0.0.1:{port}{path}");
+        let cacert = tls.then_some(cert.as_path());
+        let case = if tls { "TLS and basic auth" } else { "basic auth" };
+        assert!(
+            curl("GET", &url("/metrics"), cacert, None).ends_with("\n401"),
+            "{case}: before"
+        );
+        assert!(curl("GET", &url("/metrics"), cacert, Some("scraper:pw")).ends_with("\n200"));
+        let reload = curl("POST", &url("/-/reload"), cacert, Some("scraper:pw"));
+        assert!(reload.ends_with("\n200"), "{case}: reload answered {reload}");
+        binary.wait_for_log("configuration reloaded");
+        assert!(
+            curl("GET", &url("/metrics"), cacert, None).ends_with("\n401"),
+            "{case}: a reload must not switch basic auth off"
+        );
+        assert!(curl("GET", &url("/metrics"), cacert, Some("scraper:pw")).ends_with("\n200"));
+        if tls {
+            let plain = curl(
+                "GET",
+                &format!("http://127.0.0.1:{port}/metrics"),
+                None,
+                Some("scraper:pw"),
+            );
+            assert!(
+                !plain.ends_with("\n200"),
+                "plain HTTP is refused after a reload: {plain}"
+            );
+        }
+    }
 }

@@ -281,7 +281,7 @@ impl Harness {
             config,
             Options {
                 credentials: Some(simulator_credentials()),
-                pinned_aws: None,
+                overrides: Default::default(),
             },
         )
         .await
