@@ -200,7 +200,7 @@ async fn every_metric_matches_the_ground_truth() {
 
     // A spot interruption between two sweeps raises the counter by exactly its sessions.
     h.sim.advance(Duration::from_secs(60));
-    let ended = h.sim.interrupt(SPOT1, "us-east-1", 4).unwrap();
+    let ended = h.sim.interrupt_instances(SPOT1, "us-east-1", 1).unwrap();
     assert_eq!(ended.len(), 4);
     h.exporter.sweep_once().await;
     let (_, metrics) = h.scrape().await;
@@ -215,7 +215,7 @@ async fn every_metric_matches_the_ground_truth() {
             "gamelift_game_session_interruptions_total",
             &[("fleet_id", SPOT1), ("location", "us-east-1")],
         ),
-        4.0,
+        ended.len() as f64,
     );
     assert_metrics_eq(
         &interruptions(&metrics),
@@ -237,7 +237,7 @@ async fn every_metric_matches_the_ground_truth() {
         "the same sessions seen again",
     );
     h.sim.advance(Duration::from_secs(30));
-    h.sim.interrupt(SPOT2, "eu-central-1", 2).unwrap();
+    let ended = h.sim.interrupt_instances(SPOT2, "eu-central-1", 1).unwrap();
     h.exporter.sweep_once().await;
     let (text, metrics) = h.scrape().await;
     expected.insert(
@@ -245,7 +245,7 @@ async fn every_metric_matches_the_ground_truth() {
             "gamelift_game_session_interruptions_total",
             &[("fleet_id", SPOT2), ("location", "eu-central-1")],
         ),
-        2.0,
+        ended.len() as f64,
     );
     assert_metrics_eq(&interruptions(&metrics), &expected, "a second event");
     assert_metrics_eq(
@@ -361,7 +361,7 @@ async fn failed_fleets_keep_their_numbers_and_deleted_fleets_vanish() {
         ..Faults::none()
     });
     h.sim.advance(Duration::from_secs(60));
-    h.sim.interrupt(SPOT1, "sa-east-1", 3).unwrap();
+    h.sim.interrupt_instances(SPOT1, "sa-east-1", 1).unwrap();
     let report = h.exporter.sweep_once().await;
     assert_eq!((report.fleets_ok, report.fleets_failed), (2, 1));
     let (_, second) = h.scrape().await;
@@ -420,8 +420,8 @@ async fn a_sweep_that_fails_part_way_publishes_nothing_from_it() {
 
     // Change every fleet, then allow only a few calls: fleets run out of budget mid-listing.
     h.sim.advance(Duration::from_secs(60));
-    h.sim.interrupt(SPOT1, "us-west-2", 6).unwrap();
-    h.sim.interrupt(SPOT2, "eu-west-1", 5).unwrap();
+    h.sim.interrupt_instances(SPOT1, "us-west-2", 2).unwrap();
+    h.sim.interrupt_instances(SPOT2, "eu-west-1", 2).unwrap();
     let mut faults = Faults::none();
     faults.rate_limits.insert("DescribeGameSessions".into(), 4.0);
     h.sim.set_faults(faults);

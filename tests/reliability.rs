@@ -304,7 +304,7 @@ async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
     let url = h.sim.url.clone();
     h.exporter.sweep_once().await;
     h.sim.advance(Duration::from_secs(60));
-    h.sim.interrupt(SPOT, "us-east-1", 2).unwrap();
+    h.sim.interrupt_instances(SPOT, "us-east-1", 1).unwrap();
     h.exporter.sweep_once().await;
     let key = series(
         "gamelift_game_session_interruptions_total",

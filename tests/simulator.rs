@@ -510,8 +510,8 @@ async fn clock_drives_deterministic_evolution_and_interruptions() {
     );
 
     // An explicit interruption, for tests that need one between two sweeps.
-    let ended = a.interrupt("fleet-aaaa", "us-east-1", 3).unwrap();
-    assert_eq!(ended.len(), 3);
+    let ended = a.interrupt_instances("fleet-aaaa", "us-east-1", 1).unwrap();
+    assert!(!ended.is_empty());
     let now = a.now_ms();
     let records = a.sessions();
     for id in &ended {
@@ -521,7 +521,7 @@ async fn clock_drives_deterministic_evolution_and_interruptions() {
             ("TERMINATED", Some("INTERRUPTED"), Some(now))
         );
     }
-    assert!(a.interrupt("fleet-bbbb", "eu-west-1", 1).is_err());
+    assert!(a.interrupt_instances("fleet-bbbb", "eu-west-1", 1).is_err());
 
     // Retention: after 31 days, the initial history is gone.
     let c = Simulator::new(&scenario(SCENARIO), Clock::Manual);

@@ -39,7 +39,8 @@ pub enum Clock {
 pub struct RequestRecord {
     pub operation: String,
     pub protocol: &'static str,
-    /// The request members (NextToken shortened to "<token>"), as compact JSON.
+    /// The request members as compact JSON: NextToken as `"<token:XXXXXXXX>"` (8 hex digits of a
+    /// stable hash of the token, so pages can be told apart), timestamps as RFC 3339 text.
     pub params: String,
     /// `ok`, an error code such as `ThrottlingException`, `dropped` or `malformed`.
     pub outcome: String,
@@ -60,6 +61,33 @@ pub struct SessionRecord {
     pub accept_all: bool,
     pub creation_time_ms: i64,
     pub termination_time_ms: Option<i64>,
+    /// The EC2 instance id that hosts (or hosted) the session.
+    pub compute_name: String,
+}
+
+/// One fleet event as stored, as DescribeFleetEvents returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub fleet_id: String,
+    pub event_id: String,
+    /// An instance id for instance and server-process events, else the fleet id.
+    pub resource_id: String,
+    pub event_code: &'static str,
+    pub message: String,
+    pub event_time_ms: i64,
+    pub count: Option<i64>,
+}
+
+fn event_record(fleet: &state::Fleet, event: &state::Event) -> EventRecord {
+    EventRecord {
+        fleet_id: fleet.spec.id.clone(),
+        event_id: fleet.event_id(event),
+        resource_id: event.resource_id.clone(),
+        event_code: event.code,
+        message: event.message.clone(),
+        event_time_ms: event.time_ms,
+        count: event.count,
+    }
 }
 
 struct TokenBucket {
@@ -153,18 +181,80 @@ impl Simulator {
         inner.world.advance_to(target);
     }
 
-    /// Interrupts up to `count` ACTIVE sessions of a fleet location now; returns their ARNs.
-    pub fn interrupt(&self, fleet_id: &str, location: &str, count: usize) -> Result<Vec<String>, String> {
+    /// Reclaims now, without notice, the first `instances` instances at a location of a SPOT
+    /// fleet that host ACTIVE sessions: one INSTANCE_INTERRUPTED event per instance, and every
+    /// live session on them ends TERMINATED/INTERRUPTED. Returns the ARNs of the sessions ended.
+    pub fn interrupt_instances(
+        &self,
+        fleet_id: &str,
+        location: &str,
+        instances: usize,
+    ) -> Result<Vec<String>, String> {
         let mut inner = self.synced();
-        let seqs = inner.world.interrupt(fleet_id, location, count)?;
+        let seqs = inner.world.interrupt_instances(fleet_id, location, instances)?;
+        Ok(inner.session_arns(fleet_id, &seqs))
+    }
+
+    /// Reclaims one instance of a SPOT fleet: its INSTANCE_INTERRUPTED event is visible at once,
+    /// its sessions end at the first tick at or after now + `notice` (at once when zero). Until
+    /// then they take no other end. Returns the ARNs of the sessions that end or will end.
+    pub fn interrupt_instance(
+        &self,
+        fleet_id: &str,
+        instance_id: &str,
+        notice: Duration,
+    ) -> Result<Vec<String>, String> {
+        let mut inner = self.synced();
+        let seqs = inner
+            .world
+            .interrupt_instance(fleet_id, instance_id, notice.as_millis() as i64)?;
+        Ok(inner.session_arns(fleet_id, &seqs))
+    }
+
+    /// Appends an event to a fleet's log at the current simulated time; `resource_id` defaults to
+    /// the fleet id. Any valid `EventCode` is accepted (INSTANCE_INTERRUPTED included: it only
+    /// adds the event, no instance is reclaimed). Returns the EventId.
+    pub fn emit_event(
+        &self,
+        fleet_id: &str,
+        code: &str,
+        resource_id: Option<&str>,
+        count: Option<i64>,
+    ) -> Result<String, String> {
+        let mut inner = self.synced();
+        let number = inner.world.emit_event(fleet_id, code, resource_id, count)?;
         let fleet = inner
             .world
             .fleet(fleet_id)
-            .expect("fleet exists: interrupt succeeded");
-        Ok(seqs
+            .expect("the event was just added to it");
+        let event = fleet
+            .events
             .iter()
-            .map(|seq| ops::session_arn(fleet, &fleet.sessions[seq]))
-            .collect())
+            .rev()
+            .find(|e| e.number == number)
+            .expect("the event was just added");
+        Ok(fleet.event_id(event))
+    }
+
+    /// A fleet's events still within retention, oldest first (empty for an unknown fleet).
+    pub fn events(&self, fleet_id: &str) -> Vec<EventRecord> {
+        let inner = self.synced();
+        inner
+            .world
+            .fleet(fleet_id)
+            .map(|fleet| fleet.events.iter().map(|e| event_record(fleet, e)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every fleet's events, fleet by fleet, each oldest first.
+    pub fn all_events(&self) -> Vec<EventRecord> {
+        let inner = self.synced();
+        inner
+            .world
+            .fleets
+            .iter()
+            .flat_map(|fleet| fleet.events.iter().map(|e| event_record(fleet, e)))
+            .collect()
     }
 
     pub fn delete_fleet(&self, fleet_id: &str) -> bool {
@@ -211,6 +301,7 @@ impl Simulator {
                     accept_all: session.accept_all,
                     creation_time_ms: session.creation_ms,
                     termination_time_ms: session.termination_ms,
+                    compute_name: fleet.instance_id(session.instance),
                 });
             }
         }
@@ -261,6 +352,16 @@ impl Simulator {
 }
 
 impl Inner {
+    fn session_arns(&self, fleet_id: &str, seqs: &[u64]) -> Vec<String> {
+        let fleet = self
+            .world
+            .fleet(fleet_id)
+            .expect("fleet exists: the interruption succeeded");
+        seqs.iter()
+            .map(|seq| ops::session_arn(fleet, &fleet.sessions[seq]))
+            .collect()
+    }
+
     fn target_ms(&self) -> i64 {
         let wall = match self.clock {
             Clock::Manual => 0,

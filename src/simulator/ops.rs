@@ -1,6 +1,6 @@
 //! The GameLift operations the simulator answers, with the validation and errors of the real API.
 
-use super::state::{Fleet, Session, Status, World};
+use super::state::{Event, Fleet, Session, Status, World};
 use super::wire::{map, Doc, Input};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -78,7 +78,7 @@ pub struct Call<'a> {
 }
 
 /// The operations [`dispatch`] knows.
-pub const OPERATION_NAMES: [&str; 4] = super::scenario::OPERATIONS;
+pub const OPERATION_NAMES: [&str; 6] = super::scenario::OPERATIONS;
 
 pub fn dispatch(call: &Call, operation: &str, input: &BTreeMap<String, Doc>) -> Result<Doc, ApiError> {
     let input = Input(input);
@@ -87,6 +87,8 @@ pub fn dispatch(call: &Call, operation: &str, input: &BTreeMap<String, Doc>) -> 
         "DescribeFleetAttributes" => describe_fleet_attributes(call, &input),
         "DescribeFleetLocationAttributes" => describe_fleet_location_attributes(call, &input),
         "DescribeGameSessions" => describe_game_sessions(call, &input),
+        "DescribeGameSessionDetails" => describe_game_session_details(call, &input),
+        "DescribeFleetEvents" => describe_fleet_events(call, &input),
         other => Err(ApiError::unknown_operation(other)),
     }
 }
@@ -359,11 +361,33 @@ pub fn session_doc(fleet: &Fleet, session: &Session) -> Doc {
         ("CreatorId", Doc::Str(format!("player-{}", seq % 9973))),
         ("GameSessionData", Doc::Str("{}".into())),
         ("Location", Doc::Str(location.clone())),
-        ("ComputeName", Doc::Str(format!("i-{:017x}", seq / 4))),
+        ("ComputeName", Doc::Str(fleet.instance_id(session.instance))),
     ])
 }
 
-fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+/// The parts of a session ARN (`arn:aws:gamelift:<location>::gamesession/<fleet id>/gsess-<hex>`)
+/// that locate it: fleet id and sequence number. `None` when it is not such an ARN.
+fn parse_session_arn(arn: &str) -> Option<(&str, u64)> {
+    let rest = arn.strip_prefix("arn:aws:gamelift:")?;
+    let (_, path) = rest.split_once("::gamesession/")?;
+    let (fleet_id, id) = path.split_once('/')?;
+    let hex = id.strip_prefix("gsess-")?;
+    if hex.len() != 12 {
+        return None;
+    }
+    Some((fleet_id, u64::from_str_radix(hex, 16).ok()?))
+}
+
+/// A page of sessions with the fleet each belongs to, and the token of the next page.
+type SessionPage<'a> = (Vec<(&'a Fleet, &'a Session)>, Doc);
+
+/// DescribeGameSessions and DescribeGameSessionDetails: the same inputs, validation, lookup and
+/// paging; `operation` keeps their tokens apart.
+fn list_game_sessions<'a>(
+    call: &'a Call<'a>,
+    input: &Input,
+    operation: &str,
+) -> Result<SessionPage<'a>, ApiError> {
     let fleet_id = input.string("FleetId").map_err(invalid)?;
     let alias_id = input.string("AliasId").map_err(invalid)?;
     let session_id = input.string("GameSessionId").map_err(invalid)?;
@@ -387,42 +411,28 @@ fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
         })?),
     };
 
-    if let Some(session_id) = &session_id {
-        if fleet_id.is_none() && alias_id.is_none() {
-            // A single session, looked up across every fleet of the Region.
-            for fleet in call.fleets_in_region() {
-                if let Some(session) = fleet
-                    .sessions
-                    .values()
-                    .find(|s| session_arn(fleet, s) == *session_id)
-                {
-                    return Ok(map([(
-                        "GameSessions",
-                        Doc::List(vec![session_doc(fleet, session)]),
-                    )]));
-                }
-            }
-            return Err(ApiError::not_found(format!(
-                "Game session {session_id} not found."
-            )));
-        }
-    }
-
-    let fleet = match (&fleet_id, &alias_id) {
-        (Some(id), _) => call.find_fleet(id)?,
-        (None, Some(alias)) => {
+    let fleet = match (&fleet_id, &alias_id, &session_id) {
+        (Some(id), _, _) => call.find_fleet(id)?,
+        (None, Some(alias), _) => {
             let alias = alias.rsplit('/').next().unwrap_or(alias);
             call.fleets_in_region()
                 .find(|f| f.spec.alias_id.as_deref() == Some(alias))
                 .ok_or_else(|| ApiError::not_found(format!("Alias {alias} not found.")))?
         }
-        (None, None) => {
+        // A single session, looked up across every fleet of the Region.
+        (None, None, Some(session_id)) => parse_session_arn(session_id)
+            .and_then(|(fleet_id, _)| call.fleets_in_region().find(|f| f.spec.id == fleet_id))
+            .ok_or_else(|| ApiError::not_found(format!("Game session {session_id} not found.")))?,
+        (None, None, None) => {
             return Err(ApiError::invalid(
                 "Either FleetId, AliasId or GameSessionId must be specified.",
             ))
         }
     };
-    if call.failing_fleets.contains(&fleet.spec.id) {
+    if operation == "DescribeGameSessions"
+        && (fleet_id.is_some() || alias_id.is_some())
+        && call.failing_fleets.contains(&fleet.spec.id)
+    {
         return Err(ApiError::internal(format!(
             "Internal failure describing game sessions of {}.",
             fleet.spec.id
@@ -438,36 +448,125 @@ fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
         })?),
     };
     let query = format!(
-        "DescribeGameSessions/{}/{:?}/{:?}/{:?}",
+        "{operation}/{}/{:?}/{:?}/{:?}",
         fleet.spec.id, location_index, status, session_id
     );
     let resume = call.resume(input, &query)?;
+    let matches = |session: &Session| {
+        status.is_none_or(|s| s == session.status) && location_index.is_none_or(|l| l == session.location)
+    };
+
+    if let Some(session_id) = &session_id {
+        // The sequence number in the ARN finds the session in O(log n): no scan, however large
+        // the fleet. A session of another fleet, or none at all, is not found.
+        let session = parse_session_arn(session_id)
+            .filter(|(arn_fleet, _)| *arn_fleet == fleet.spec.id)
+            .and_then(|(_, seq)| fleet.sessions.get(&seq))
+            .filter(|session| session_arn(fleet, session) == *session_id)
+            .ok_or_else(|| ApiError::not_found(format!("Game session {session_id} not found.")))?;
+        let page = if matches(session) && resume.is_none_or(|last| session.seq > last) {
+            vec![(fleet, session)]
+        } else {
+            Vec::new()
+        };
+        return Ok((page, Doc::Null));
+    }
+
     let range = match resume {
         None => fleet.sessions.range(..),
         Some(last) => fleet.sessions.range(last + 1..),
     };
     let mut page = Vec::with_capacity(limit);
-    let mut last = None;
     let mut more = false;
     for session in range.map(|(_, s)| s) {
-        let matches = status.is_none_or(|s| s == session.status)
-            && location_index.is_none_or(|l| l == session.location)
-            && session_id
-                .as_ref()
-                .is_none_or(|id| *id == session_arn(fleet, session));
-        if !matches {
+        if !matches(session) {
             continue;
         }
         if page.len() == limit {
             more = true;
             break;
         }
-        page.push(session_doc(fleet, session));
-        last = Some(session.seq);
+        page.push((fleet, session));
     }
-    let next = match (more, last) {
-        (true, Some(last)) => Doc::Str(call.token(&query, last)),
+    let next = match (more, page.last()) {
+        (true, Some((_, last))) => Doc::Str(call.token(&query, last.seq)),
         _ => Doc::Null,
     };
-    Ok(map([("GameSessions", Doc::List(page)), ("NextToken", next)]))
+    Ok((page, next))
+}
+
+fn describe_game_sessions(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    let (page, next) = list_game_sessions(call, input, "DescribeGameSessions")?;
+    let sessions = page
+        .into_iter()
+        .map(|(fleet, session)| session_doc(fleet, session))
+        .collect();
+    Ok(map([("GameSessions", Doc::List(sessions)), ("NextToken", next)]))
+}
+
+fn describe_game_session_details(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    let (page, next) = list_game_sessions(call, input, "DescribeGameSessionDetails")?;
+    let details = page
+        .into_iter()
+        .map(|(fleet, session)| {
+            map([
+                ("GameSession", session_doc(fleet, session)),
+                // Simulated fleets create sessions with NoProtection (see fleet attributes).
+                ("ProtectionPolicy", Doc::Str("NoProtection".into())),
+            ])
+        })
+        .collect();
+    Ok(map([
+        ("GameSessionDetails", Doc::List(details)),
+        ("NextToken", next),
+    ]))
+}
+
+pub fn event_doc(fleet: &Fleet, event: &Event) -> Doc {
+    map([
+        ("EventId", Doc::Str(fleet.event_id(event))),
+        ("ResourceId", Doc::Str(event.resource_id.clone())),
+        ("EventCode", Doc::Str(event.code.into())),
+        ("Message", Doc::Str(event.message.clone())),
+        ("EventTime", Doc::Timestamp(event.time_ms)),
+        ("Count", event.count.map_or(Doc::Null, Doc::Int)),
+    ])
+}
+
+/// Newest first. AWS documents no order; this one breaks clients that assume chronological.
+/// A token resumes below the last event returned, so events appended between pages never show
+/// up in later pages of the same query, and none is returned twice or skipped.
+fn describe_fleet_events(call: &Call, input: &Input) -> Result<Doc, ApiError> {
+    let fleet_id = input
+        .string("FleetId")
+        .map_err(invalid)?
+        .ok_or_else(|| ApiError::invalid("1 validation error detected: Value null at 'fleetId' failed to satisfy constraint: Member must not be null"))?;
+    let start = input.timestamp("StartTime").map_err(invalid)?;
+    let end = input.timestamp("EndTime").map_err(invalid)?;
+    let limit = call.page_limit(input)?;
+    let fleet = call.find_fleet(&fleet_id)?;
+    let query = format!("DescribeFleetEvents/{}/{start:?}/{end:?}", fleet.spec.id);
+    let resume = call.resume(input, &query)?;
+    let events = &fleet.events;
+    // Events are stored oldest first with increasing numbers, so both bounds are binary searches.
+    let below = match resume {
+        None => events.len(),
+        Some(last) => events.partition_point(|e| e.number < last),
+    };
+    let below = end.map_or(below, |end| {
+        below.min(events.partition_point(|e| e.time_ms <= end))
+    });
+    let from = start.map_or(0, |start| events.partition_point(|e| e.time_ms < start));
+    let matching = below.saturating_sub(from);
+    let page: Vec<Doc> = (from..below)
+        .rev()
+        .take(limit)
+        .map(|i| event_doc(fleet, &events[i]))
+        .collect();
+    let next = if matching > limit {
+        Doc::Str(call.token(&query, events[below - limit].number))
+    } else {
+        Doc::Null
+    };
+    Ok(map([("Events", Doc::List(page)), ("NextToken", next)]))
 }

@@ -11,12 +11,90 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Operations the simulator answers; also the valid keys of `[faults.rate_limits]`.
-pub const OPERATIONS: [&str; 4] = [
+pub const OPERATIONS: [&str; 6] = [
     "ListFleets",
     "DescribeFleetAttributes",
     "DescribeFleetLocationAttributes",
     "DescribeGameSessions",
+    "DescribeGameSessionDetails",
+    "DescribeFleetEvents",
 ];
+
+/// Every `EventCode` of the GameLift API model (aws-sdk-gamelift's `EventCode`), sorted.
+pub const EVENT_CODES: [&str; 57] = [
+    "COMPUTE_LOG_UPLOAD_FAILED",
+    "FLEET_ACTIVATION_FAILED",
+    "FLEET_ACTIVATION_FAILED_NO_INSTANCES",
+    "FLEET_BINARY_DOWNLOAD_FAILED",
+    "FLEET_CREATED",
+    "FLEET_CREATION_COMPLETED_INSTALLER",
+    "FLEET_CREATION_EXTRACTING_BUILD",
+    "FLEET_CREATION_FAILED_INSTALLER",
+    "FLEET_CREATION_RUNNING_INSTALLER",
+    "FLEET_CREATION_VALIDATING_RUNTIME_CONFIG",
+    "FLEET_DELETED",
+    "FLEET_EXPIRED",
+    "FLEET_INITIALIZATION_FAILED",
+    "FLEET_NEW_GAME_SESSION_PROTECTION_POLICY_UPDATED",
+    "FLEET_SCALING_EVENT",
+    "FLEET_STATE_ACTIVATING",
+    "FLEET_STATE_ACTIVE",
+    "FLEET_STATE_BUILDING",
+    "FLEET_STATE_CREATED",
+    "FLEET_STATE_CREATING",
+    "FLEET_STATE_DOWNLOADING",
+    "FLEET_STATE_ERROR",
+    "FLEET_STATE_PENDING",
+    "FLEET_STATE_UPDATING",
+    "FLEET_STATE_VALIDATING",
+    "FLEET_VALIDATION_EXECUTABLE_RUNTIME_FAILURE",
+    "FLEET_VALIDATION_LAUNCH_PATH_NOT_FOUND",
+    "FLEET_VALIDATION_TIMED_OUT",
+    "FLEET_VPC_PEERING_DELETED",
+    "FLEET_VPC_PEERING_FAILED",
+    "FLEET_VPC_PEERING_SUCCEEDED",
+    "GAME_SERVER_CONTAINER_GROUP_CRASHED",
+    "GAME_SERVER_CONTAINER_GROUP_REPLACED_UNHEALTHY",
+    "GAME_SESSION_ACTIVATION_TIMEOUT",
+    "GENERIC_EVENT",
+    "INSTANCE_INTERRUPTED",
+    "INSTANCE_RECYCLED",
+    "INSTANCE_REPLACED_UNHEALTHY",
+    "LOCATION_STATE_ACTIVATING",
+    "LOCATION_STATE_ACTIVE",
+    "LOCATION_STATE_CREATED",
+    "LOCATION_STATE_CREATING",
+    "LOCATION_STATE_DELETED",
+    "LOCATION_STATE_DELETING",
+    "LOCATION_STATE_ERROR",
+    "LOCATION_STATE_PENDING",
+    "LOCATION_STATE_UPDATING",
+    "PER_INSTANCE_CONTAINER_GROUP_CRASHED",
+    "SERVER_PROCESS_CRASHED",
+    "SERVER_PROCESS_FORCE_TERMINATED",
+    "SERVER_PROCESS_INVALID_PATH",
+    "SERVER_PROCESS_MISCONFIGURED_CONTAINER_PORT",
+    "SERVER_PROCESS_PROCESS_EXIT_TIMEOUT",
+    "SERVER_PROCESS_PROCESS_READY_TIMEOUT",
+    "SERVER_PROCESS_SDK_INITIALIZATION_FAILED",
+    "SERVER_PROCESS_SDK_INITIALIZATION_TIMEOUT",
+    "SERVER_PROCESS_TERMINATED_UNHEALTHY",
+];
+
+/// The interned form of a valid event code, so stored events need no allocation for it.
+pub fn event_code(text: &str) -> Option<&'static str> {
+    EVENT_CODES.binary_search(&text).ok().map(|i| EVENT_CODES[i])
+}
+
+/// Codes about one instance or a server process on it: their ResourceId is an instance id.
+pub fn is_instance_event(code: &str) -> bool {
+    code.starts_with("INSTANCE_")
+        || code.starts_with("SERVER_PROCESS_")
+        || code.starts_with("PER_INSTANCE_")
+        || code.starts_with("GAME_SERVER_CONTAINER_GROUP_")
+        || code == "GAME_SESSION_ACTIVATION_TIMEOUT"
+        || code == "COMPUTE_LOG_UPLOAD_FAILED"
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +179,9 @@ pub struct FleetSpec {
     pub alias_id: Option<String>,
     #[serde(default = "default_max_players", deserialize_with = "positive_u32")]
     pub max_players: u32,
+    /// Game-server slots per EC2 instance: how many live sessions one instance hosts.
+    #[serde(default = "default_sessions_per_instance", deserialize_with = "positive_u32")]
+    pub sessions_per_instance: u32,
     /// Sessions created at start, per location.
     #[serde(default)]
     pub sessions: SessionCounts,
@@ -172,9 +253,46 @@ pub struct Churn {
     /// SPOT only: chance per tick that spot capacity at a location is reclaimed.
     #[serde(default, deserialize_with = "ratio")]
     pub interruption_probability: f64,
-    /// Share of the location's ACTIVE sessions an interruption terminates.
+    /// Share of the location's instances hosting live sessions that one reclaim takes (at least
+    /// one instance); every live session on a reclaimed instance ends INTERRUPTED.
     #[serde(default = "default_interruption_fraction", deserialize_with = "ratio")]
     pub interruption_fraction: f64,
+    /// Time between the INSTANCE_INTERRUPTED event and the end of the instance's sessions (AWS
+    /// gives two minutes); they end at the first tick at or after it.
+    #[serde(default, with = "duration::serde_text")]
+    pub interruption_notice: Duration,
+    /// Fleet events drawn per tick and location: EventCode -> probability.
+    #[serde(default)]
+    pub events: BTreeMap<EventCodeKey, Probability>,
+}
+
+/// A key of `[fleet.churn] events`: a valid `EventCode` other than INSTANCE_INTERRUPTED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventCodeKey(pub &'static str);
+
+impl<'de> Deserialize<'de> for EventCodeKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match event_code(&text) {
+            Some("INSTANCE_INTERRUPTED") => Err(serde::de::Error::custom(
+                "INSTANCE_INTERRUPTED is not drawn at random: spot reclaims emit it (set interruption_probability)",
+            )),
+            Some(code) => Ok(EventCodeKey(code)),
+            None => Err(serde::de::Error::custom(format!(
+                "unknown event code {text:?}: expected a GameLift EventCode such as SERVER_PROCESS_CRASHED (all are listed in config/scenarios/README.md)"
+            ))),
+        }
+    }
+}
+
+/// A chance per tick, between 0 and 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probability(pub f64);
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ratio(deserializer).map(Probability)
+    }
 }
 
 impl Default for Churn {
@@ -186,6 +304,8 @@ impl Default for Churn {
             player_change: 0,
             interruption_probability: 0.0,
             interruption_fraction: default_interruption_fraction(),
+            interruption_notice: Duration::ZERO,
+            events: BTreeMap::new(),
         }
     }
 }
@@ -216,7 +336,8 @@ pub struct Faults {
     /// Refuse every request's credentials (as when they expired): UnauthorizedException.
     #[serde(default)]
     pub reject_credentials: bool,
-    /// Fleets whose DescribeGameSessions always fails with InternalServiceException.
+    /// Fleets whose DescribeGameSessions always fails with InternalServiceException (only that
+    /// operation: the exporter's sweeps read it, the other operations keep answering).
     #[serde(default)]
     pub failing_fleets: Vec<String>,
 }
@@ -279,9 +400,17 @@ fn default_activation() -> f64 {
 fn default_interruption_fraction() -> f64 {
     0.5
 }
+fn default_sessions_per_instance() -> u32 {
+    4
+}
 fn default_rate_limits() -> BTreeMap<String, f64> {
-    // AWS's documented default for DescribeGameSessions is about 20 requests/s per account.
-    BTreeMap::from([("DescribeGameSessions".to_string(), 20.0)])
+    // AWS's documented per-account defaults: about 20 requests/s for DescribeGameSessions, 30 for
+    // DescribeGameSessionDetails and DescribeFleetEvents.
+    BTreeMap::from([
+        ("DescribeGameSessions".to_string(), 20.0),
+        ("DescribeGameSessionDetails".to_string(), 30.0),
+        ("DescribeFleetEvents".to_string(), 30.0),
+    ])
 }
 
 fn ratio<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
@@ -474,6 +603,62 @@ mod tests {
             Some(&20.0)
         );
         assert_eq!(scenario.fleets[0].compute_type, ComputeType::Ec2);
+        assert_eq!(scenario.fleets[0].sessions_per_instance, 4);
+        assert_eq!(scenario.fleets[0].churn.interruption_notice, Duration::ZERO);
+        assert!(scenario.fleets[0].churn.events.is_empty());
+        for (operation, rate) in [
+            ("DescribeGameSessions", 20.0),
+            ("DescribeGameSessionDetails", 30.0),
+            ("DescribeFleetEvents", 30.0),
+        ] {
+            assert_eq!(scenario.faults.rate_limits.get(operation), Some(&rate));
+        }
+    }
+
+    #[test]
+    fn event_codes_are_those_of_the_api_model() {
+        let mut model: Vec<&str> = aws_sdk_gamelift::types::EventCode::values().to_vec();
+        model.sort_unstable();
+        assert_eq!(EVENT_CODES.as_slice(), model.as_slice());
+        assert_eq!(
+            event_code("SERVER_PROCESS_CRASHED"),
+            Some("SERVER_PROCESS_CRASHED")
+        );
+        assert_eq!(event_code("server_process_crashed"), None);
+    }
+
+    #[test]
+    fn reads_event_probabilities_and_refuses_bad_codes() {
+        let scenario = parse(&format!(
+            "{FLEET}[fleet.churn]\ninterruption_notice = \"2m\"\nevents = {{ SERVER_PROCESS_CRASHED = 0.05, GAME_SESSION_ACTIVATION_TIMEOUT = 0.01 }}\n"
+        ))
+        .unwrap();
+        let churn = &scenario.fleets[0].churn;
+        assert_eq!(churn.interruption_notice, Duration::from_secs(120));
+        let events: Vec<(&str, f64)> = churn.events.iter().map(|(k, v)| (k.0, v.0)).collect();
+        assert_eq!(
+            events,
+            [
+                ("GAME_SESSION_ACTIVATION_TIMEOUT", 0.01),
+                ("SERVER_PROCESS_CRASHED", 0.05)
+            ]
+        );
+        assert_eq!(
+            parse(&format!("{FLEET}[fleet.churn]\nevents = {{ SERVER_CRASHED = 0.1 }}\n")).unwrap_err(),
+            "s.toml:7:12: field `fleet[0].churn.events.SERVER_CRASHED`: unknown event code \"SERVER_CRASHED\": expected a GameLift EventCode such as SERVER_PROCESS_CRASHED (all are listed in config/scenarios/README.md)"
+        );
+        assert_eq!(
+            parse(&format!("{FLEET}[fleet.churn]\nevents = {{ INSTANCE_INTERRUPTED = 0.1 }}\n")).unwrap_err(),
+            "s.toml:7:12: field `fleet[0].churn.events.INSTANCE_INTERRUPTED`: INSTANCE_INTERRUPTED is not drawn at random: spot reclaims emit it (set interruption_probability)"
+        );
+        assert_eq!(
+            parse(&format!("{FLEET}[fleet.churn.events]\nSERVER_PROCESS_CRASHED = 2\n")).unwrap_err(),
+            "s.toml:7:26: field `fleet[0].churn.events.SERVER_PROCESS_CRASHED`: invalid value 2: expected a fraction between 0 and 1"
+        );
+        assert_eq!(
+            parse(&format!("{FLEET}sessions_per_instance = 0\n")).unwrap_err(),
+            "s.toml:6:25: field `fleet[0].sessions_per_instance`: invalid value 0: expected at least 1"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The simulator's HTTP front: protocol detection, SigV4 presence, fault injection, request log.
 
 use super::ops::{self, ApiError, Call};
-use super::wire::{Doc, Protocol};
+use super::wire::{rfc3339, Doc, Protocol};
 use super::{RequestRecord, Simulator, TokenBucket};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -284,6 +284,7 @@ impl Simulator {
                             "MaximumPlayerSessionCount": s.max_players,
                             "PlayerSessionCreationPolicy": if s.accept_all { "ACCEPT_ALL" } else { "DENY_ALL" },
                             "CreationTimeMs": s.creation_time_ms, "TerminationTimeMs": s.termination_time_ms,
+                            "ComputeName": s.compute_name,
                         })
                     })
                     .collect(),
@@ -294,6 +295,53 @@ impl Simulator {
                     .map(|r| serde_json::json!({"Operation": r.operation, "Protocol": r.protocol, "Params": r.params, "Outcome": r.outcome}))
                     .collect(),
             )),
+            (Method::GET, "/_simulator/events") => json(serde_json::Value::Array(
+                self.all_events()
+                    .into_iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "FleetId": e.fleet_id, "EventId": e.event_id, "ResourceId": e.resource_id,
+                            "EventCode": e.event_code, "Message": e.message,
+                            "EventTimeMs": e.event_time_ms, "Count": e.count,
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::POST, "/_simulator/interrupt") => {
+                const USAGE: &str = "expected /_simulator/interrupt?fleet=ID&location=LOC&instances=N";
+                let result = QueryParams::parse(&query, USAGE).and_then(|params| {
+                    let instances = params.required("instances")?;
+                    let instances = instances.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("invalid instances {instances:?}: expected a whole number of instances above 0")
+                    })?;
+                    self.interrupt_instances(params.required("fleet")?, params.required("location")?, instances)
+                });
+                match result {
+                    Ok(ended) => json(serde_json::json!({ "Ended": ended })),
+                    Err(message) => plain(StatusCode::BAD_REQUEST, format!("{message}\n")),
+                }
+            }
+            (Method::POST, "/_simulator/event") => {
+                const USAGE: &str = "expected /_simulator/event?fleet=ID&code=CODE[&resource=ID][&count=N]";
+                let result = QueryParams::parse(&query, USAGE).and_then(|params| {
+                    let count = match params.optional("count") {
+                        None => None,
+                        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                            format!("invalid count {text:?}: expected a whole number")
+                        })?),
+                    };
+                    self.emit_event(
+                        params.required("fleet")?,
+                        params.required("code")?,
+                        params.optional("resource"),
+                        count,
+                    )
+                });
+                match result {
+                    Ok(event_id) => json(serde_json::json!({ "EventId": event_id })),
+                    Err(message) => plain(StatusCode::BAD_REQUEST, format!("{message}\n")),
+                }
+            }
             (Method::POST, "/_simulator/advance") => {
                 let seconds = query
                     .split('&')
@@ -312,11 +360,81 @@ impl Simulator {
     }
 }
 
+/// A control endpoint's query string, percent-decoded.
+struct QueryParams {
+    values: BTreeMap<String, String>,
+    usage: &'static str,
+}
+
+impl QueryParams {
+    fn parse(query: &str, usage: &'static str) -> Result<QueryParams, String> {
+        let mut values = BTreeMap::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key =
+                percent_decode(key).ok_or_else(|| format!("invalid percent-encoding in {key:?}: {usage}"))?;
+            let value = percent_decode(value)
+                .ok_or_else(|| format!("invalid percent-encoding in {value:?}: {usage}"))?;
+            if values.insert(key.clone(), value).is_some() {
+                return Err(format!("parameter {key} given twice: {usage}"));
+            }
+        }
+        Ok(QueryParams { values, usage })
+    }
+
+    fn required(&self, name: &str) -> Result<&str, String> {
+        self.optional(name)
+            .ok_or_else(|| format!("missing parameter {name}: {}", self.usage))
+    }
+
+    fn optional(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// `%XX` escapes and `+` (a space in query strings) decoded; `None` for a broken escape.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn describe_params(members: &BTreeMap<String, Doc>) -> String {
     let mut parts = Vec::new();
     for (key, value) in members {
         let text = match (key.as_str(), value) {
-            ("NextToken", _) => "\"<token>\"".to_string(),
+            ("NextToken", Doc::Str(token)) => format!("\"<token:{:08x}>\"", fnv1a32(token)),
+            ("NextToken", _) => "\"<token:not a string>\"".to_string(),
+            (_, Doc::Timestamp(ms)) => format!("\"{}\"", rfc3339(*ms)),
+            // AWS JSON sends timestamps as epoch seconds: show them as the time they mean.
+            ("StartTime" | "EndTime", Doc::Int(seconds)) => match seconds.checked_mul(1000) {
+                Some(ms) => format!("\"{}\"", rfc3339(ms)),
+                None => seconds.to_string(),
+            },
+            ("StartTime" | "EndTime", Doc::Float(seconds)) if seconds.is_finite() && seconds.abs() < 1e15 => {
+                format!("\"{}\"", rfc3339((seconds * 1000.0).round() as i64))
+            }
             (_, Doc::Str(s)) => format!("{s:?}"),
             (_, Doc::Int(i)) => i.to_string(),
             (_, Doc::List(items)) => format!("[{} items]", items.len()),
@@ -325,6 +443,13 @@ fn describe_params(members: &BTreeMap<String, Doc>) -> String {
         parts.push(format!("\"{key}\":{text}"));
     }
     format!("{{{}}}", parts.join(","))
+}
+
+/// 32-bit FNV-1a: stable across runs and platforms, unlike the std hasher's seeds.
+fn fnv1a32(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]
@@ -336,5 +461,41 @@ mod tests {
         let header = "AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-west-1/gamelift/aws4_request, SignedHeaders=host, Signature=abc";
         assert_eq!(signing_region(header).as_deref(), Some("eu-west-1"));
         assert_eq!(signing_region("AWS4-HMAC-SHA256 nothing"), None);
+    }
+
+    #[test]
+    fn logs_tokens_by_hash_and_timestamps_as_text() {
+        let members = BTreeMap::from([
+            ("FleetId".to_string(), Doc::Str("fleet-a".into())),
+            ("NextToken".to_string(), Doc::Str("1.2.3".into())),
+            ("StartTime".to_string(), Doc::Timestamp(1_793_491_200_500)),
+            ("EndTime".to_string(), Doc::Int(1_793_491_260)),
+        ]);
+        assert_eq!(
+            describe_params(&members),
+            format!(
+                "{{\"EndTime\":\"2026-11-01T00:01:00.000Z\",\"FleetId\":\"fleet-a\",\"NextToken\":\"<token:{:08x}>\",\"StartTime\":\"2026-11-01T00:00:00.500Z\"}}",
+                fnv1a32("1.2.3")
+            )
+        );
+        // FNV-1a's published test vectors: the hash is stable across runs and builds.
+        assert_eq!(fnv1a32(""), 0x811c_9dc5);
+        assert_eq!(fnv1a32("a"), 0xe40c_292c);
+    }
+
+    #[test]
+    fn decodes_control_query_strings() {
+        let params = QueryParams::parse("fleet=fleet-a&resource=arn%3Aaws%2Fx&code=A+B", "usage").unwrap();
+        assert_eq!(params.required("fleet"), Ok("fleet-a"));
+        assert_eq!(params.optional("resource"), Some("arn:aws/x"));
+        assert_eq!(params.optional("code"), Some("A B"));
+        assert_eq!(
+            params.required("count"),
+            Err("missing parameter count: usage".to_string())
+        );
+        assert_eq!(
+            QueryParams::parse("fleet=%zz", "usage").err(),
+            Some("invalid percent-encoding in \"%zz\": usage".to_string())
+        );
     }
 }

@@ -7,8 +7,8 @@
 //! keeps a million sessions in about 50 MB.
 
 use super::rng::Rng;
-use super::scenario::{FleetSpec, FleetType, Scenario};
-use std::collections::{BTreeMap, VecDeque};
+use super::scenario::{is_instance_event, FleetSpec, FleetType, Scenario};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -51,6 +51,8 @@ pub struct Session {
     pub seq: u64,
     /// Index into the fleet's `locations` (0 is the home Region).
     pub location: u16,
+    /// Index into the fleet's instances: the instance that hosts (or hosted) the session.
+    pub instance: u32,
     pub creation_ms: i64,
     pub termination_ms: Option<i64>,
     pub current_players: u32,
@@ -58,6 +60,123 @@ pub struct Session {
     pub status: Status,
     pub interrupted: bool,
     pub accept_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Hosts sessions and takes new ones while it has a free slot.
+    Running,
+    /// Spot capacity reclaimed, notice running: takes no new session, and its sessions end only
+    /// with it, all INTERRUPTED.
+    Reclaiming,
+    /// Reclaimed, or the host of sessions that ended before the simulation started.
+    Gone,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// World-wide creation number; the EC2-style id is derived from it and the seed.
+    pub number: u64,
+    pub location: u16,
+    pub state: InstanceState,
+    /// Sequence numbers of the live sessions it hosts, oldest first.
+    pub hosted: Vec<u64>,
+}
+
+/// A fleet's EC2 instances and where the free game-server slots are.
+#[derive(Debug)]
+pub struct Hosts {
+    pub instances: Vec<Instance>,
+    /// Per location, the running instances with a free slot; placement takes the lowest index.
+    free: Vec<BTreeSet<u32>>,
+    slots_per_instance: usize,
+}
+
+impl Hosts {
+    fn new(locations: usize, slots_per_instance: u32) -> Hosts {
+        Hosts {
+            instances: Vec::new(),
+            free: vec![BTreeSet::new(); locations],
+            slots_per_instance: slots_per_instance.max(1) as usize,
+        }
+    }
+
+    fn launch(&mut self, ids: &mut Ids, location: u16, state: InstanceState) -> u32 {
+        let index = u32::try_from(self.instances.len()).expect("fewer than 2^32 instances per fleet");
+        self.instances.push(Instance {
+            number: ids.take_instance(),
+            location,
+            state,
+            hosted: Vec::new(),
+        });
+        index
+    }
+
+    /// Puts a new live session on the lowest-numbered instance of its location with a free slot,
+    /// launching an instance when none has one.
+    fn place(&mut self, ids: &mut Ids, seq: u64, location: u16) -> u32 {
+        let index = match self.free[location as usize].first() {
+            Some(&index) => index,
+            None => {
+                let index = self.launch(ids, location, InstanceState::Running);
+                self.free[location as usize].insert(index);
+                index
+            }
+        };
+        let instance = &mut self.instances[index as usize];
+        instance.hosted.push(seq);
+        if instance.hosted.len() >= self.slots_per_instance {
+            self.free[location as usize].remove(&index);
+        }
+        index
+    }
+
+    /// Frees the slot of a session that ended.
+    fn release(&mut self, index: u32, seq: u64) {
+        let instance = &mut self.instances[index as usize];
+        if let Some(position) = instance.hosted.iter().position(|s| *s == seq) {
+            instance.hosted.remove(position);
+        }
+        if instance.state == InstanceState::Running {
+            self.free[instance.location as usize].insert(index);
+        }
+    }
+
+    /// Stops placing sessions on an instance whose capacity is being reclaimed.
+    fn begin_reclaim(&mut self, index: u32) {
+        let instance = &mut self.instances[index as usize];
+        instance.state = InstanceState::Reclaiming;
+        self.free[instance.location as usize].remove(&index);
+    }
+
+    /// The instance is gone; returns the sessions it still hosted.
+    fn retire(&mut self, index: u32) -> Vec<u64> {
+        let instance = &mut self.instances[index as usize];
+        instance.state = InstanceState::Gone;
+        self.free[instance.location as usize].remove(&index);
+        std::mem::take(&mut instance.hosted)
+    }
+
+    /// Running or reclaiming instances at a location, lowest index first.
+    fn existing_at(&self, location: u16) -> impl Iterator<Item = (u32, &Instance)> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(move |(_, i)| i.location == location && i.state != InstanceState::Gone)
+            .map(|(index, i)| (index as u32, i))
+    }
+}
+
+/// One entry of a fleet's event log (DescribeFleetEvents).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// World-wide emission order: the EventId derives from it, and pages resume below it.
+    pub number: u64,
+    pub resource_id: String,
+    pub code: &'static str,
+    pub message: String,
+    pub time_ms: i64,
+    pub count: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -68,8 +187,15 @@ pub struct Fleet {
     pub locations: Vec<String>,
     pub creation_ms: i64,
     pub sessions: BTreeMap<u64, Session>,
+    pub hosts: Hosts,
+    /// Oldest first; emission order is also time order, since simulated time never goes back.
+    pub events: VecDeque<Event>,
+    /// Keys that turn creation numbers into instance and event ids (from the seed).
+    id_keys: IdKeys,
     /// Ended sessions in the order they will expire: (end time ms, seq).
     expiry: VecDeque<(i64, u64)>,
+    /// Instances under a reclaim notice: (time their sessions end, instance index).
+    reclaims: Vec<(i64, u32)>,
 }
 
 impl Fleet {
@@ -78,6 +204,151 @@ impl Fleet {
             .iter()
             .position(|l| l == location)
             .map(|i| i as u16)
+    }
+
+    /// EC2-style id of an instance: `i-` and 17 hex digits, unique in the world.
+    pub fn instance_id(&self, index: u32) -> String {
+        let number = self.hosts.instances[index as usize].number;
+        format!("i-0{:016x}", scramble(number, self.id_keys.instance))
+    }
+
+    /// UUID-shaped EventId, unique in the world (the creation number is embedded bijectively).
+    pub fn event_id(&self, event: &Event) -> String {
+        let v = scramble(event.number, self.id_keys.event);
+        let h = scramble(v, self.id_keys.instance);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            v >> 32,
+            (v >> 16) & 0xffff,
+            h & 0xfff,
+            0x8000 | ((h >> 12) & 0x3fff),
+            ((v & 0xffff) << 32) | (h >> 32)
+        )
+    }
+
+    fn find_instance(&self, instance_id: &str) -> Option<u32> {
+        (0..self.hosts.instances.len() as u32).find(|&index| self.instance_id(index) == instance_id)
+    }
+
+    fn emit(
+        &mut self,
+        ids: &mut Ids,
+        now: i64,
+        code: &'static str,
+        resource_id: String,
+        count: Option<i64>,
+    ) -> u64 {
+        let number = ids.take_event();
+        let message = event_message(code, &resource_id, &self.spec.id);
+        self.events.push_back(Event {
+            number,
+            resource_id,
+            code,
+            message,
+            time_ms: now,
+            count,
+        });
+        number
+    }
+
+    fn end(&mut self, seq: u64, now: i64, interrupted: bool) {
+        let session = self.sessions.get_mut(&seq).expect("hosted sessions exist");
+        end_session(session, now, interrupted);
+        self.expiry.push_back((now, seq));
+    }
+
+    /// Reclaims an instance's spot capacity: INSTANCE_INTERRUPTED now, and every live session on
+    /// it ends INTERRUPTED now (`notice_ms` 0) or at the first tick at or after now + notice.
+    /// Returns the sessions that end or will end, in creation order.
+    fn reclaim(&mut self, ids: &mut Ids, index: u32, now: i64, notice_ms: i64) -> Vec<u64> {
+        let instance_id = self.instance_id(index);
+        self.emit(ids, now, "INSTANCE_INTERRUPTED", instance_id, None);
+        if notice_ms <= 0 {
+            return self.finish_reclaim(index, now);
+        }
+        self.hosts.begin_reclaim(index);
+        self.reclaims.push((now + notice_ms, index));
+        let mut hosted = self.hosts.instances[index as usize].hosted.clone();
+        hosted.sort_unstable();
+        hosted
+    }
+
+    fn finish_reclaim(&mut self, index: u32, now: i64) -> Vec<u64> {
+        let mut hosted = self.hosts.retire(index);
+        hosted.sort_unstable();
+        for &seq in &hosted {
+            self.end(seq, now, true);
+        }
+        hosted
+    }
+}
+
+/// What turns creation numbers into ids.
+#[derive(Debug, Clone, Copy)]
+struct IdKeys {
+    instance: u64,
+    event: u64,
+}
+
+/// World-wide counters: every session, instance and event gets the next number of its kind.
+#[derive(Debug)]
+struct Ids {
+    next_seq: u64,
+    next_instance: u64,
+    next_event: u64,
+}
+
+impl Ids {
+    fn take_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq - 1
+    }
+    fn take_instance(&mut self) -> u64 {
+        self.next_instance += 1;
+        self.next_instance - 1
+    }
+    fn take_event(&mut self) -> u64 {
+        self.next_event += 1;
+        self.next_event - 1
+    }
+}
+
+/// A bijection of u64 (xor with a key, then SplitMix64's finalizer): distinct numbers always
+/// give distinct ids, which still look random.
+fn scramble(value: u64, key: u64) -> u64 {
+    let mut z = value ^ key;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A short human text, in the manner of the messages GameLift puts on its events.
+fn event_message(code: &str, resource: &str, fleet_id: &str) -> String {
+    match code {
+        "INSTANCE_INTERRUPTED" => format!(
+            "Spot instance {resource} of fleet {fleet_id} was interrupted: EC2 reclaimed its capacity."
+        ),
+        "INSTANCE_RECYCLED" => format!(
+            "Spot instance {resource} of fleet {fleet_id} was recycled to reduce the risk of interruption."
+        ),
+        "INSTANCE_REPLACED_UNHEALTHY" => {
+            format!("Instance {resource} of fleet {fleet_id} was unhealthy and has been replaced.")
+        }
+        "SERVER_PROCESS_CRASHED" => {
+            format!("A server process on instance {resource} exited without calling ProcessEnding().")
+        }
+        "SERVER_PROCESS_TERMINATED_UNHEALTHY" => {
+            format!("A server process on instance {resource} stopped reporting health and was terminated.")
+        }
+        "GAME_SESSION_ACTIVATION_TIMEOUT" => {
+            format!("A game session on instance {resource} did not call ActivateGameSession() in time.")
+        }
+        _ => {
+            let words = code.replace('_', " ").to_lowercase();
+            let mut chars = words.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or(' ');
+            format!("{first}{}: {resource}.", chars.as_str())
+        }
     }
 }
 
@@ -92,7 +363,8 @@ pub struct World {
     /// Evolution steps applied so far; the world is at `start_ms + ticks * tick_ms`.
     pub ticks: u64,
     pub fleets: Vec<Fleet>,
-    next_seq: u64,
+    ids: Ids,
+    id_keys: IdKeys,
 }
 
 impl World {
@@ -111,7 +383,15 @@ impl World {
             start_ms,
             ticks: 0,
             fleets: Vec::new(),
-            next_seq: 1,
+            ids: Ids {
+                next_seq: 1,
+                next_instance: 1,
+                next_event: 1,
+            },
+            id_keys: IdKeys {
+                instance: Rng::new(scenario.seed, &[0x1D5]).next_u64(),
+                event: Rng::new(scenario.seed, &[0xE7E]).next_u64(),
+            },
         };
         for (index, spec) in scenario.fleets.iter().enumerate() {
             world.add_fleet(index, spec.clone());
@@ -132,12 +412,17 @@ impl World {
             spec.home_region, self.account_id, spec.id
         );
         let now = self.now_ms();
+        let slots = spec.sessions_per_instance.max(1);
         let mut fleet = Fleet {
             arn,
-            locations,
             creation_ms: now - 90 * 86_400_000,
             sessions: BTreeMap::new(),
+            hosts: Hosts::new(locations.len(), slots),
+            events: VecDeque::new(),
+            id_keys: self.id_keys,
             expiry: VecDeque::new(),
+            reclaims: Vec::new(),
+            locations,
             spec,
         };
         let counts = fleet.spec.sessions.clone();
@@ -156,12 +441,27 @@ impl World {
             }
         }
         history.sort_by_key(|h| h.0);
+        // Ended sessions were hosted by instances that are gone by now, a full one per
+        // `sessions_per_instance` of them at each location.
+        let mut ghost: Vec<Option<(u32, u32)>> = vec![None; fleet.locations.len()];
         for (ended, location, interrupted, error) in history {
             let lifetime = 300_000 + rng.below(3_300_000) as i64;
-            let seq = self.take_seq();
+            let seq = self.ids.take_seq();
+            let instance = match ghost[location as usize] {
+                Some((index, used)) if used < slots => {
+                    ghost[location as usize] = Some((index, used + 1));
+                    index
+                }
+                _ => {
+                    let index = fleet.hosts.launch(&mut self.ids, location, InstanceState::Gone);
+                    ghost[location as usize] = Some((index, 1));
+                    index
+                }
+            };
             let session = Session {
                 seq,
                 location,
+                instance,
                 creation_ms: ended - lifetime,
                 termination_ms: Some(ended),
                 current_players: 0,
@@ -180,20 +480,16 @@ impl World {
                 (counts.terminating, Status::Terminating),
             ] {
                 for _ in 0..count {
-                    let seq = self.take_seq();
+                    let seq = self.ids.take_seq();
                     let created = now - rng.below(3_600_000) as i64;
-                    let session = new_session(&fleet.spec, &mut rng, seq, location, created, status);
+                    let instance = fleet.hosts.place(&mut self.ids, seq, location);
+                    let session =
+                        new_session(&fleet.spec, &mut rng, seq, location, instance, created, status);
                     fleet.sessions.insert(seq, session);
                 }
             }
         }
         self.fleets.push(fleet);
-    }
-
-    fn take_seq(&mut self) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        seq
     }
 
     pub fn fleet(&self, id: &str) -> Option<&Fleet> {
@@ -212,16 +508,19 @@ impl World {
         }
     }
 
-    /// One evolution step. Each fleet draws from its own stream seeded by (seed, tick, fleet), so
-    /// the outcome does not depend on when, or how often, clients ask.
+    /// One evolution step. Each fleet draws from its own streams seeded by (seed, tick, fleet), so
+    /// the outcome does not depend on when, or how often, clients ask; spot reclaims and random
+    /// events have streams of their own, so turning them on leaves session evolution unchanged.
     fn step(&mut self) {
         let now = self.now_ms();
         let tick = self.ticks;
         let retention = self.retention_ms;
-        let mut next_seq = self.next_seq;
+        let ids = &mut self.ids;
         for (index, fleet) in self.fleets.iter_mut().enumerate() {
             let mut rng = Rng::new(self.seed, &[tick, index as u64]);
-            // Expire ended sessions past retention.
+            let mut spot_rng = Rng::new(self.seed, &[tick, index as u64, 0x5B07]);
+            let mut event_rng = Rng::new(self.seed, &[tick, index as u64, 0xE7E]);
+            // Expire ended sessions and events past retention.
             while let Some(&(ended, seq)) = fleet.expiry.front() {
                 if ended + retention > now {
                     break;
@@ -229,22 +528,67 @@ impl World {
                 fleet.expiry.pop_front();
                 fleet.sessions.remove(&seq);
             }
+            while fleet.events.front().is_some_and(|e| e.time_ms + retention <= now) {
+                fleet.events.pop_front();
+            }
+            // Reclaims whose notice has run out take their sessions with them.
+            let mut due = Vec::new();
+            fleet.reclaims.retain(|&(at, instance)| {
+                let is_due = at <= now;
+                if is_due {
+                    due.push(instance);
+                }
+                !is_due
+            });
+            for instance in due {
+                fleet.finish_reclaim(instance, now);
+            }
             let churn = fleet.spec.churn.clone();
-            let spot = fleet.spec.fleet_type == FleetType::Spot;
-            let mut interrupted_at = vec![false; fleet.locations.len()];
-            if spot && churn.interruption_probability > 0.0 {
-                for flag in interrupted_at.iter_mut() {
-                    *flag = rng.chance(churn.interruption_probability);
+            if fleet.spec.fleet_type == FleetType::Spot && churn.interruption_probability > 0.0 {
+                let notice_ms = churn.interruption_notice.as_millis() as i64;
+                for location in 0..fleet.locations.len() as u16 {
+                    if !spot_rng.chance(churn.interruption_probability) {
+                        continue;
+                    }
+                    let mut candidates: Vec<u32> = fleet
+                        .hosts
+                        .existing_at(location)
+                        .filter(|(_, i)| i.state == InstanceState::Running && !i.hosted.is_empty())
+                        .map(|(index, _)| index)
+                        .collect();
+                    let wanted = ((churn.interruption_fraction * candidates.len() as f64).round() as usize)
+                        .max(1)
+                        .min(candidates.len());
+                    // A partial Fisher-Yates shuffle: `wanted` distinct instances, seeded.
+                    for i in 0..wanted {
+                        let j = i + spot_rng.below((candidates.len() - i) as u64) as usize;
+                        candidates.swap(i, j);
+                    }
+                    for &instance in &candidates[..wanted] {
+                        fleet.reclaim(ids, instance, now, notice_ms);
+                    }
                 }
             }
-            for session in fleet.sessions.values_mut() {
+            let Fleet {
+                sessions,
+                hosts,
+                expiry,
+                ..
+            } = &mut *fleet;
+            for session in sessions.values_mut() {
                 if !session.status.is_live() {
                     continue;
                 }
+                // Under a reclaim notice a session ends only with its instance.
+                let reclaiming =
+                    hosts.instances[session.instance as usize].state == InstanceState::Reclaiming;
                 match session.status {
                     Status::Terminating => {
-                        end_session(session, now, false);
-                        fleet.expiry.push_back((now, session.seq));
+                        if !reclaiming {
+                            end_session(session, now, false);
+                            expiry.push_back((now, session.seq));
+                            hosts.release(session.instance, session.seq);
+                        }
                     }
                     Status::Activating => {
                         if rng.chance(churn.activation_probability) {
@@ -252,12 +596,7 @@ impl World {
                         }
                     }
                     Status::Active => {
-                        if interrupted_at[session.location as usize]
-                            && rng.chance(churn.interruption_fraction)
-                        {
-                            end_session(session, now, true);
-                            fleet.expiry.push_back((now, session.seq));
-                        } else if rng.chance(churn.end_probability) {
+                        if rng.chance(churn.end_probability) && !reclaiming {
                             session.status = Status::Terminating;
                             session.current_players = 0;
                         } else if churn.player_change > 0 {
@@ -276,42 +615,126 @@ impl World {
                     let whole = churn.new_sessions_per_tick.floor() as u64;
                     let extra = u64::from(rng.chance(churn.new_sessions_per_tick.fract()));
                     for _ in 0..whole + extra {
-                        let seq = next_seq;
-                        next_seq += 1;
-                        let session =
-                            new_session(&fleet.spec, &mut rng, seq, location, now, Status::Activating);
+                        let seq = ids.take_seq();
+                        let instance = fleet.hosts.place(ids, seq, location);
+                        let session = new_session(
+                            &fleet.spec,
+                            &mut rng,
+                            seq,
+                            location,
+                            instance,
+                            now,
+                            Status::Activating,
+                        );
                         fleet.sessions.insert(seq, session);
                     }
                 }
             }
+            for location in 0..fleet.locations.len() as u16 {
+                for (code, probability) in &churn.events {
+                    if !event_rng.chance(probability.0) {
+                        continue;
+                    }
+                    let resource = if is_instance_event(code.0) {
+                        let existing: Vec<u32> = fleet
+                            .hosts
+                            .existing_at(location)
+                            .map(|(index, _)| index)
+                            .collect();
+                        if existing.is_empty() {
+                            // Nothing runs there for the event to be about.
+                            continue;
+                        }
+                        let pick = existing[event_rng.below(existing.len() as u64) as usize];
+                        fleet.instance_id(pick)
+                    } else {
+                        fleet.spec.id.clone()
+                    };
+                    fleet.emit(ids, now, code.0, resource, None);
+                }
+            }
         }
-        self.next_seq = next_seq;
     }
 
-    /// Reclaims spot capacity now: the first `count` ACTIVE sessions at `location` end INTERRUPTED.
-    /// Returns the sequence numbers of the sessions it ended.
-    pub fn interrupt(&mut self, fleet_id: &str, location: &str, count: usize) -> Result<Vec<u64>, String> {
+    /// Reclaims now, without notice, the first `count` instances at `location` that host ACTIVE
+    /// sessions. Returns the sequence numbers of every session that ended.
+    pub fn interrupt_instances(
+        &mut self,
+        fleet_id: &str,
+        location: &str,
+        count: usize,
+    ) -> Result<Vec<u64>, String> {
         let now = self.now_ms();
-        let fleet = self
-            .fleet_mut(fleet_id)
-            .ok_or_else(|| format!("no fleet {fleet_id}"))?;
-        let location = fleet
+        let ids = &mut self.ids;
+        let fleet = spot_fleet(&mut self.fleets, fleet_id)?;
+        let location_index = fleet
             .location_index(location)
             .ok_or_else(|| format!("fleet {fleet_id} has no location {location}"))?;
+        let chosen: Vec<u32> = fleet
+            .hosts
+            .existing_at(location_index)
+            .filter(|(_, instance)| {
+                instance.state == InstanceState::Running
+                    && instance
+                        .hosted
+                        .iter()
+                        .any(|seq| fleet.sessions[seq].status == Status::Active)
+            })
+            .map(|(index, _)| index)
+            .take(count)
+            .collect();
         let mut ended = Vec::new();
-        for session in fleet.sessions.values_mut() {
-            if ended.len() == count {
-                break;
-            }
-            if session.location == location && session.status == Status::Active {
-                end_session(session, now, true);
-                ended.push(session.seq);
-            }
-        }
-        for seq in &ended {
-            fleet.expiry.push_back((now, *seq));
+        for index in chosen {
+            ended.extend(fleet.reclaim(ids, index, now, 0));
         }
         Ok(ended)
+    }
+
+    /// Reclaims one instance with `notice_ms` of notice. Returns the sequence numbers of the
+    /// sessions that ended (no notice) or will end when the notice runs out.
+    pub fn interrupt_instance(
+        &mut self,
+        fleet_id: &str,
+        instance_id: &str,
+        notice_ms: i64,
+    ) -> Result<Vec<u64>, String> {
+        let now = self.now_ms();
+        let ids = &mut self.ids;
+        let fleet = spot_fleet(&mut self.fleets, fleet_id)?;
+        let index = fleet
+            .find_instance(instance_id)
+            .ok_or_else(|| format!("fleet {fleet_id} has no instance {instance_id}"))?;
+        match fleet.hosts.instances[index as usize].state {
+            InstanceState::Running => Ok(fleet.reclaim(ids, index, now, notice_ms)),
+            InstanceState::Reclaiming => Err(format!(
+                "instance {instance_id} of fleet {fleet_id} is already being reclaimed"
+            )),
+            InstanceState::Gone => Err(format!(
+                "instance {instance_id} of fleet {fleet_id} no longer exists"
+            )),
+        }
+    }
+
+    /// Appends an event to a fleet's log now; the resource defaults to the fleet. Returns its
+    /// number.
+    pub fn emit_event(
+        &mut self,
+        fleet_id: &str,
+        code: &str,
+        resource_id: Option<&str>,
+        count: Option<i64>,
+    ) -> Result<u64, String> {
+        let now = self.now_ms();
+        let ids = &mut self.ids;
+        let fleet = self
+            .fleets
+            .iter_mut()
+            .find(|f| f.spec.id == fleet_id)
+            .ok_or_else(|| format!("no fleet {fleet_id}"))?;
+        let code = super::scenario::event_code(code)
+            .ok_or_else(|| format!("unknown event code {code:?}: expected a GameLift EventCode"))?;
+        let resource = resource_id.map_or_else(|| fleet.spec.id.clone(), str::to_string);
+        Ok(fleet.emit(ids, now, code, resource, count))
     }
 
     /// Removes a fleet and its sessions, as DeleteFleet would.
@@ -328,6 +751,20 @@ impl World {
     }
 }
 
+/// A SPOT fleet by id, for the operations that interrupt instances.
+fn spot_fleet<'a>(fleets: &'a mut [Fleet], fleet_id: &str) -> Result<&'a mut Fleet, String> {
+    let fleet = fleets
+        .iter_mut()
+        .find(|f| f.spec.id == fleet_id)
+        .ok_or_else(|| format!("no fleet {fleet_id}"))?;
+    if fleet.spec.fleet_type != FleetType::Spot {
+        return Err(format!(
+            "fleet {fleet_id} is ON_DEMAND: only SPOT instances are interrupted"
+        ));
+    }
+    Ok(fleet)
+}
+
 fn end_session(session: &mut Session, now: i64, interrupted: bool) {
     session.status = Status::Terminated;
     session.termination_ms = Some(now);
@@ -340,6 +777,7 @@ fn new_session(
     rng: &mut Rng,
     seq: u64,
     location: u16,
+    instance: u32,
     created: i64,
     status: Status,
 ) -> Session {
@@ -362,6 +800,7 @@ fn new_session(
     Session {
         seq,
         location,
+        instance,
         creation_ms: created,
         termination_ms: None,
         current_players: players,

@@ -83,7 +83,9 @@ fn from_cbor(value: ciborium::Value) -> Doc {
         Value::Bytes(b) => Doc::Str(String::from_utf8_lossy(&b).into_owned()),
         Value::Tag(1, inner) => match *inner {
             Value::Integer(i) => Doc::Timestamp(i64::try_from(i128::from(i)).unwrap_or(0) * 1000),
-            Value::Float(f) => Doc::Timestamp((f * 1000.0) as i64),
+            // To the nearest millisecond: the SDK sends `as_secs_f64()`, whose binary fraction
+            // can fall just short of the millisecond it was built from.
+            Value::Float(f) => Doc::Timestamp((f * 1000.0).round() as i64),
             other => from_cbor(other),
         },
         Value::Tag(_, inner) => from_cbor(*inner),
@@ -164,6 +166,29 @@ fn to_json(doc: &Doc) -> serde_json::Value {
     }
 }
 
+/// RFC 3339 UTC text of epoch milliseconds, e.g. `2026-11-01T00:00:00.000Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let of_day = ms.rem_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        of_day / 3_600_000,
+        of_day / 60_000 % 60,
+        of_day / 1000 % 60,
+        of_day % 1000
+    )
+}
+
 /// Builds a map document from `(key, value)` pairs, skipping `Null` members as AWS does.
 pub fn map<const N: usize>(entries: [(&str, Doc); N]) -> Doc {
     Doc::Map(
@@ -192,6 +217,23 @@ impl Input<'_> {
             None | Some(Doc::Null) => Ok(None),
             Some(Doc::Int(i)) => Ok(Some(*i)),
             Some(_) => Err(format!("{name} must be an integer")),
+        }
+    }
+
+    /// A timestamp in epoch milliseconds: CBOR tag 1 from the RPC v2 wire, or epoch seconds (a
+    /// whole or fractional number) from AWS JSON, rounded to the millisecond.
+    pub fn timestamp(&self, name: &str) -> Result<Option<i64>, String> {
+        match self.0.get(name) {
+            None | Some(Doc::Null) => Ok(None),
+            Some(Doc::Timestamp(ms)) => Ok(Some(*ms)),
+            Some(Doc::Int(seconds)) => seconds
+                .checked_mul(1000)
+                .map(Some)
+                .ok_or_else(|| format!("{name} is out of range")),
+            Some(Doc::Float(seconds)) if seconds.is_finite() && seconds.abs() < 1e15 => {
+                Ok(Some((seconds * 1000.0).round() as i64))
+            }
+            Some(_) => Err(format!("{name} must be a timestamp (epoch seconds)")),
         }
     }
 
@@ -237,5 +279,37 @@ mod tests {
             panic!()
         };
         assert_eq!(m.get("When"), Some(&Doc::Timestamp(1_700_000_000_500)));
+    }
+
+    #[test]
+    fn timestamps_from_both_wires_and_as_text() {
+        // What aws-smithy-cbor sends for 2026-11-01T00:00:00.123Z: tag 1, as_secs_f64().
+        let mut body = Vec::new();
+        let tagged = ciborium::Value::Map(vec![(
+            ciborium::Value::Text("StartTime".into()),
+            ciborium::Value::Tag(1, Box::new(ciborium::Value::Float(1_793_491_200.123))),
+        )]);
+        ciborium::into_writer(&tagged, &mut body).unwrap();
+        let Doc::Map(cbor) = Protocol::RpcV2Cbor.decode(&body).unwrap() else {
+            panic!("not a map")
+        };
+        assert_eq!(Input(&cbor).timestamp("StartTime"), Ok(Some(1_793_491_200_123)));
+        let Doc::Map(json) = Protocol::AwsJson11
+            .decode(br#"{"StartTime": 1793491200, "EndTime": 1793491200.5, "Bad": "x"}"#)
+            .unwrap()
+        else {
+            panic!("not a map")
+        };
+        let input = Input(&json);
+        assert_eq!(input.timestamp("StartTime"), Ok(Some(1_793_491_200_000)));
+        assert_eq!(input.timestamp("EndTime"), Ok(Some(1_793_491_200_500)));
+        assert_eq!(input.timestamp("Missing"), Ok(None));
+        assert_eq!(
+            input.timestamp("Bad"),
+            Err("Bad must be a timestamp (epoch seconds)".to_string())
+        );
+        assert_eq!(rfc3339(1_793_491_200_123), "2026-11-01T00:00:00.123Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_000 + 86_399_999), "2000-02-29T23:59:59.999Z");
     }
 }
