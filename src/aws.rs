@@ -1,6 +1,8 @@
-//! Talking to GameLift: one SDK client per Region, a shared request budget, and the counters for
-//! every HTTP attempt (retries included) with a bounded failure reason.
+//! Talking to GameLift: one SDK client per Region, the exporter's own retries (so that every
+//! attempt takes a slot of the Region's [`RequestBudget`]), and the counters for every HTTP
+//! attempt with a bounded failure reason.
 
+use crate::budget::{Lane, RequestBudget};
 use crate::config::AwsConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -9,13 +11,14 @@ use aws_sdk_gamelift::config::interceptors::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_sdk_gamelift::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_gamelift::error::SdkError;
 use aws_sdk_gamelift::error::{BoxError, ProvideErrorMetadata};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use prometheus::{IntCounterVec, Opts, Registry};
+use prometheus::{GaugeVec, IntCounterVec, Opts, Registry};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 /// Why an API call failed, as a bounded label value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -65,6 +68,20 @@ impl FailureReason {
         }
     }
 
+    /// Whether another attempt may succeed: throttling, server errors, timeouts, broken
+    /// connections and unreadable answers are transient; a bad request, a missing fleet or
+    /// refused credentials are not.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            FailureReason::Throttled
+                | FailureReason::ServerError
+                | FailureReason::Timeout
+                | FailureReason::Transport
+                | FailureReason::Other
+        )
+    }
+
     /// Classifies a failed SDK call.
     pub fn of<E: ProvideErrorMetadata>(error: &aws_sdk_gamelift::error::SdkError<E>) -> FailureReason {
         use aws_sdk_gamelift::error::SdkError;
@@ -110,11 +127,12 @@ where
 }
 
 /// `gamelift_exporter_api_requests_total` and `..._failures_total`, fed by an SDK interceptor so
-/// that every attempt is counted, including the SDK's own retries.
+/// that every HTTP attempt is counted, retries included; and each Region's current budget.
 #[derive(Clone)]
 pub struct ApiMetrics {
     pub requests: IntCounterVec,
     pub failures: IntCounterVec,
+    pub budget: GaugeVec,
 }
 
 impl ApiMetrics {
@@ -122,7 +140,7 @@ impl ApiMetrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "gamelift_exporter_api_requests_total",
-                "HTTP requests sent to the GameLift API since the exporter started, SDK retries included.",
+                "HTTP requests sent to the GameLift API since the exporter started, every retry included.",
             ),
             &["operation"],
         )?;
@@ -133,9 +151,21 @@ impl ApiMetrics {
             ),
             &["operation", "reason"],
         )?;
+        let budget = GaugeVec::new(
+            Opts::new(
+                "gamelift_exporter_request_budget_per_second",
+                "Requests per second the exporter allows itself to one Region now: aws.max_requests_per_second, halved on each ThrottlingException and recovered gradually.",
+            ),
+            &["region"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(failures.clone()))?;
-        Ok(ApiMetrics { requests, failures })
+        registry.register(Box::new(budget.clone()))?;
+        Ok(ApiMetrics {
+            requests,
+            failures,
+            budget,
+        })
     }
 }
 
@@ -221,49 +251,93 @@ fn error_code(error: &aws_smithy_runtime_api::client::interceptors::context::Err
     {
         return e.code();
     }
+    if let Some(e) = error.downcast_ref::<describe_fleet_events::DescribeFleetEventsError>() {
+        return e.code();
+    }
+    if let Some(e) = error.downcast_ref::<describe_game_session_details::DescribeGameSessionDetailsError>() {
+        return e.code();
+    }
     None
 }
 
-/// Spaces API calls to at most `rate` per second for one Region, so a sweep of many pages
-/// trickles instead of bursting into the account's shared quota.
-#[derive(Debug)]
-pub struct RequestBudget {
-    interval: Duration,
-    next_slot: Mutex<Instant>,
-}
+/// First and largest wait between attempts; each retry doubles the ceiling ("full jitter": the
+/// wait is drawn uniformly below it), as the AWS SDKs' standard retry mode does.
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+const BACKOFF_CAP: Duration = Duration::from_secs(20);
 
-impl RequestBudget {
-    pub fn new(rate: f64) -> RequestBudget {
-        RequestBudget {
-            // 5% slack, so that scheduling jitter on a busy host never lands N+1 calls in one
-            // second at the server.
-            interval: Duration::from_secs_f64(1.05 / rate),
-            next_slot: Mutex::new(Instant::now()),
-        }
-    }
-
-    /// Waits for this call's slot.
-    pub async fn acquire(&self) {
-        let slot = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
-            slot
-        };
-        // A slot already due needs no timer (a timer would cost a wheel tick per call).
-        if slot > Instant::now() {
-            tokio::time::sleep_until(slot).await;
-        }
-    }
-}
-
-/// A GameLift client for one home Region, with its request budget.
+/// A GameLift client for one home Region, with its request budget and retry policy.
 #[derive(Debug, Clone)]
 pub struct RegionClient {
     pub region: String,
     pub client: aws_sdk_gamelift::Client,
     pub budget: Arc<RequestBudget>,
+    /// Attempts per call, first included (`aws.max_attempts`).
+    pub max_attempts: u32,
+}
+
+impl RegionClient {
+    /// Sends one call with the exporter's retries: every attempt waits for a budget slot, a
+    /// throttled attempt slows the budget down, and transient failures are retried after a
+    /// capped, fully jittered exponential backoff. The SDK's own retries are off, so the
+    /// budget sees every request that leaves the process.
+    pub async fn call<T, E, F, Fut>(&self, lane: Lane, mut send: F) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let mut attempt = 1;
+        loop {
+            self.budget.acquire(lane).await;
+            match send().await {
+                Ok(output) => {
+                    self.budget.succeeded();
+                    return Ok(output);
+                }
+                Err(error) => {
+                    let reason = FailureReason::of(&error);
+                    if reason == FailureReason::Throttled {
+                        self.budget.throttled();
+                    }
+                    if attempt >= self.max_attempts || !reason.is_retryable() {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The wait before attempt `attempt + 1`: uniform in [0, min(cap, base × 2^(attempt-1))].
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << (attempt - 1).min(16))
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(jitter())
+}
+
+/// Uniform in [0, 1): a xorshift per thread, seeded from the clock. Jitter only spreads retries
+/// apart; it needs no cryptographic quality.
+fn jitter() -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+                | 1,
+        );
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
 }
 
 /// Static credentials for the simulator; never valid on AWS.
@@ -279,8 +353,9 @@ pub fn simulator_credentials() -> Credentials {
 
 /// Resolves the Regions to sweep: the configured ones, or the default chain's.
 pub async fn resolve_regions(config: &AwsConfig) -> anyhow::Result<Vec<String>> {
-    if !config.regions.is_empty() {
-        return Ok(config.regions.clone());
+    let configured = config.home_regions();
+    if !configured.is_empty() {
+        return Ok(configured);
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &config.profile {
@@ -295,9 +370,10 @@ pub async fn resolve_regions(config: &AwsConfig) -> anyhow::Result<Vec<String>> 
     }
 }
 
-/// Builds one client per Region with retries, timeouts and the attempt counter.
+/// Builds one client per Region with its budget, timeouts and the attempt counter.
 pub async fn clients(
     config: &AwsConfig,
+    history_share: f64,
     regions: &[String],
     metrics: &ApiMetrics,
     credentials: Option<Credentials>,
@@ -316,7 +392,8 @@ pub async fn clients(
         }
         let sdk = loader.load().await;
         let gamelift = aws_sdk_gamelift::config::Builder::from(&sdk)
-            .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
+            // The exporter retries itself (RegionClient::call), so that every attempt is paced.
+            .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_attempt_timeout(config.request_timeout)
@@ -327,10 +404,16 @@ pub async fn clients(
                 metrics: metrics.clone(),
             })
             .build();
+        let gauge = metrics.budget.with_label_values(&[region]);
         out.push(RegionClient {
             region: region.clone(),
             client: aws_sdk_gamelift::Client::from_conf(gamelift),
-            budget: Arc::new(RequestBudget::new(config.max_requests_per_second)),
+            budget: Arc::new(RequestBudget::new(
+                config.max_requests_per_second,
+                history_share,
+                Some(gauge),
+            )),
+            max_attempts: config.max_attempts,
         });
     }
     out
@@ -365,13 +448,14 @@ mod tests {
         assert_eq!(FailureReason::Throttled.to_string(), "throttled");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn budget_spaces_calls() {
-        let budget = RequestBudget::new(4.0);
-        let start = Instant::now();
-        for _ in 0..5 {
-            budget.acquire().await;
+    #[test]
+    fn backoff_is_jittered_below_a_doubling_capped_ceiling() {
+        for attempt in 1..=12u32 {
+            let ceiling = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_CAP);
+            let waits: Vec<Duration> = (0..200).map(|_| backoff(attempt)).collect();
+            assert!(waits.iter().all(|w| *w < ceiling), "attempt {attempt}");
+            // Full jitter: spread over the whole range, not clustered at the ceiling.
+            assert!(waits.iter().any(|w| *w < ceiling / 4) && waits.iter().any(|w| *w > ceiling * 3 / 4));
         }
-        assert_eq!(start.elapsed(), Duration::from_secs_f64(4.0 * 1.05 / 4.0));
     }
 }

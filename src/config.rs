@@ -1,10 +1,10 @@
-//! The exporter's configuration: the TOML file as written (`Raw*`, strict, every field checked
-//! while parsing) and the validated [`Config`] everything else uses.
+//! The exporter's configuration: each key declared once, in the typed [`Config`] itself
+//! (serde defaults, a validating deserializer per field, cross-field checks after parsing, and
+//! `Serialize` for `--check-config`), plus the command-line [`Overrides`] layered on top.
 
 use crate::duration;
 use crate::tomlfile::{self, FileError};
-use serde::{Deserialize, Deserializer};
-use std::fmt::Write as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,61 +15,185 @@ pub const DEFAULT_PORT: u16 = 10319;
 /// Sweeping more often than this spends API quota for little gain; we warn below it.
 pub const INTERVAL_FLOOR: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The file it came from, if any (for messages and reloads).
+    #[serde(skip)]
     pub source: Option<PathBuf>,
     pub server: ServerConfig,
     pub aws: AwsConfig,
     pub sweep: SweepConfig,
+    pub state: StateConfig,
     pub fleets: FleetFilter,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Whether `POST /-/reload` reloads the config file (SIGHUP always does).
     pub enable_reload: bool,
     /// Connections served at once; more wait in the listen backlog.
+    #[serde(deserialize_with = "max_connections")]
     pub max_connections: usize,
     /// A client that has not sent its request headers in this time is disconnected (slowloris).
+    #[serde(
+        deserialize_with = "positive_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub header_read_timeout: Duration,
-    /// Prometheus exporter-toolkit web config (TLS, basic auth), YAML.
+    /// Prometheus exporter-toolkit web config (TLS, basic auth), YAML; relative to the config file.
+    #[serde(deserialize_with = "path", skip_serializing_if = "Option::is_none")]
     pub web_config_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
+            enable_reload: false,
+            max_connections: 128,
+            header_read_timeout: Duration::from_secs(10),
+            web_config_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AwsConfig {
-    /// Home Regions to sweep; empty means "the Region of the default AWS chain".
+    /// One home Region (`region`) or several (`regions`), not both; neither means "the Region of
+    /// the default AWS chain". See [`AwsConfig::home_regions`].
+    #[serde(deserialize_with = "region", skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(deserialize_with = "regions", skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    #[serde(deserialize_with = "endpoint_url", skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    #[serde(deserialize_with = "profile", skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    /// Client-side budget shared by every API call to one Region.
+    /// Client-side budget shared by every API call (every attempt) to one Region.
+    #[serde(deserialize_with = "request_rate")]
     pub max_requests_per_second: f64,
-    /// SDK standard retry mode: attempts per call, first one included.
+    /// Attempts per call, first one included; the exporter retries itself, so that every
+    /// attempt takes a slot of the budget.
+    #[serde(deserialize_with = "attempts")]
     pub max_attempts: u32,
+    #[serde(
+        deserialize_with = "positive_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub request_timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            region: None,
+            regions: Vec::new(),
+            endpoint_url: None,
+            profile: None,
+            max_requests_per_second: 5.0,
+            max_attempts: 3,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl AwsConfig {
+    /// The configured home Regions; empty means "the Region of the default AWS chain".
+    pub fn home_regions(&self) -> Vec<String> {
+        self.region.iter().chain(self.regions.iter()).cloned().collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SweepConfig {
+    /// Each fleet's live pass: live statuses, new fleet events, interruption lookups.
+    #[serde(
+        deserialize_with = "positive_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub interval: Duration,
-    /// How often the terminated history is read (a full, unfiltered pass).
+    /// How often each fleet's terminated history is read by a full pass in the background.
+    #[serde(
+        deserialize_with = "any_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub history_interval: Duration,
+    #[serde(
+        deserialize_with = "any_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub discovery_interval: Duration,
+    #[serde(deserialize_with = "page_size")]
     pub page_size: u32,
-    /// Statuses listed by every live sweep (ACTIVE always); the others come from full sweeps.
+    /// Statuses every live pass lists (ACTIVE always); the others are not published.
+    #[serde(deserialize_with = "live_statuses")]
     pub live_statuses: Vec<String>,
+    /// Share of a Region's request budget that full passes may use; live passes never wait for
+    /// more than this share.
+    #[serde(deserialize_with = "share")]
+    pub history_budget_share: f64,
+    /// `DescribeGameSessionDetails` calls per live pass for sessions on interrupted instances.
+    #[serde(deserialize_with = "lookups")]
+    pub max_session_lookups: u32,
+    /// Live passes of one Region's fleets in flight at once (full passes likewise).
+    #[serde(deserialize_with = "concurrency")]
     pub concurrency: usize,
-    /// A fleet sweep taking longer than this fails (and publishes nothing).
+    /// A live pass taking longer fails (and publishes nothing).
+    #[serde(
+        deserialize_with = "positive_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub timeout: Duration,
-    /// A fleet without a complete sweep for this long has its session series dropped.
+    /// A fleet without a complete live pass for this long has its session series dropped.
+    #[serde(
+        deserialize_with = "positive_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
     pub stale_after: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            interval: Duration::from_secs(60),
+            history_interval: Duration::from_secs(3600),
+            discovery_interval: Duration::from_secs(600),
+            page_size: 100,
+            live_statuses: crate::aggregate::LIVE_STATUSES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            history_budget_share: 0.25,
+            max_session_lookups: 100,
+            concurrency: 4,
+            timeout: Duration::from_secs(600),
+            stale_after: Duration::from_secs(900),
+        }
+    }
+}
+
+/// What survives a restart: the interruption ledger and each fleet's event high-water mark.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateConfig {
+    /// The state file (JSON, written atomically); relative to the config file. None: no state
+    /// survives a restart.
+    #[serde(deserialize_with = "path", skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FleetFilter {
+    #[serde(deserialize_with = "globs")]
     pub include: Vec<Glob>,
+    #[serde(deserialize_with = "globs")]
     pub exclude: Vec<Glob>,
 }
 
@@ -85,6 +209,12 @@ impl FleetFilter {
 /// A shell-style pattern where `*` matches any run of characters and `?` one character.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob(String);
+
+impl Serialize for Glob {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 impl Glob {
     pub fn parse(pattern: &str) -> Result<Glob, String> {
@@ -122,125 +252,13 @@ impl Glob {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            source: None,
-            server: ServerConfig {
-                listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
-                enable_reload: false,
-                max_connections: 128,
-                header_read_timeout: Duration::from_secs(10),
-                web_config_file: None,
-            },
-            aws: AwsConfig {
-                regions: Vec::new(),
-                endpoint_url: None,
-                profile: None,
-                max_requests_per_second: 5.0,
-                max_attempts: 3,
-                request_timeout: Duration::from_secs(10),
-            },
-            sweep: SweepConfig {
-                interval: Duration::from_secs(60),
-                history_interval: Duration::from_secs(600),
-                discovery_interval: Duration::from_secs(600),
-                page_size: 100,
-                live_statuses: vec!["ACTIVE".to_string()],
-                concurrency: 4,
-                // Generous: a full pass over a month of history at the client budget takes minutes.
-                timeout: Duration::from_secs(30 * 60),
-                stale_after: Duration::from_secs(900),
-            },
-            fleets: FleetFilter::default(),
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    server: RawServer,
-    #[serde(default)]
-    aws: RawAws,
-    #[serde(default)]
-    sweep: RawSweep,
-    #[serde(default)]
-    fleets: RawFleets,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    #[serde(default, deserialize_with = "listen_address")]
-    listen: Option<SocketAddr>,
-    #[serde(default)]
-    enable_reload: Option<bool>,
-    #[serde(default, deserialize_with = "max_connections")]
-    max_connections: Option<usize>,
-    #[serde(default, deserialize_with = "positive_duration")]
-    header_read_timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "path")]
-    web_config_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAws {
-    #[serde(default, deserialize_with = "region")]
-    region: Option<String>,
-    #[serde(default, deserialize_with = "regions")]
-    regions: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "endpoint_url")]
-    endpoint_url: Option<String>,
-    #[serde(default, deserialize_with = "non_empty")]
-    profile: Option<String>,
-    #[serde(default, deserialize_with = "positive_rate")]
-    max_requests_per_second: Option<f64>,
-    #[serde(default, deserialize_with = "attempts")]
-    max_attempts: Option<u32>,
-    #[serde(default, deserialize_with = "positive_duration")]
-    request_timeout: Option<Duration>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSweep {
-    #[serde(default, deserialize_with = "positive_duration")]
-    interval: Option<Duration>,
-    #[serde(default, deserialize_with = "any_duration")]
-    history_interval: Option<Duration>,
-    #[serde(default, deserialize_with = "any_duration")]
-    discovery_interval: Option<Duration>,
-    #[serde(default, deserialize_with = "page_size")]
-    page_size: Option<u32>,
-    #[serde(default, deserialize_with = "live_statuses")]
-    live_statuses: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "concurrency")]
-    concurrency: Option<usize>,
-    #[serde(default, deserialize_with = "positive_duration")]
-    timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "positive_duration")]
-    stale_after: Option<Duration>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFleets {
-    #[serde(default, deserialize_with = "globs")]
-    include: Vec<Glob>,
-    #[serde(default, deserialize_with = "globs")]
-    exclude: Vec<Glob>,
-}
-
 fn custom<E: serde::de::Error>(message: String) -> E {
     E::custom(message)
 }
 
-fn listen_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+fn listen_address<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
     let text = String::deserialize(d)?;
-    text.parse().map(Some).map_err(|_| {
+    text.parse().map_err(|_| {
         custom(format!(
             "invalid listen address {text:?}: expected IP:PORT such as \"0.0.0.0:{DEFAULT_PORT}\" or \"[::1]:{DEFAULT_PORT}\""
         ))
@@ -271,7 +289,7 @@ fn region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Some(text))
 }
 
-fn regions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+fn regions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let list = Vec::<String>::deserialize(d)?;
     if list.is_empty() {
         return Err(custom("empty list: expected at least one AWS Region code".into()));
@@ -282,7 +300,7 @@ fn regions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Er
             return Err(custom(format!("region {text:?} is listed twice")));
         }
     }
-    Ok(Some(list))
+    Ok(list)
 }
 
 fn endpoint_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -298,7 +316,7 @@ fn endpoint_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     }
 }
 
-fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn profile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let text = String::deserialize(d)?;
     if text.is_empty() {
         return Err(custom("empty value: expected a profile name".into()));
@@ -306,34 +324,71 @@ fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
     Ok(Some(text))
 }
 
-fn positive_rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+/// Requests per second a budget can space: from one per 100 s to a million per second (a rate
+/// outside this range is a typo, and a tiny one would overflow the spacing interval).
+const RATE_RANGE: (f64, f64) = (0.01, 1_000_000.0);
+
+fn request_rate<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let value = f64::deserialize(d)?;
-    if value > 0.0 && value.is_finite() {
-        Ok(Some(value))
+    if (RATE_RANGE.0..=RATE_RANGE.1).contains(&value) {
+        Ok(value)
     } else {
         Err(custom(format!(
-            "invalid value {value}: expected requests per second above 0"
+            "invalid value {value:?}: expected requests per second from {} to {}",
+            RATE_RANGE.0, RATE_RANGE.1
         )))
     }
 }
 
-fn attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let value = u32::deserialize(d)?;
-    if (1..=10).contains(&value) {
-        Ok(Some(value))
+fn share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let value = f64::deserialize(d)?;
+    if value > 0.0 && value < 1.0 {
+        Ok(value)
     } else {
         Err(custom(format!(
-            "invalid value {value}: expected 1 to 10 attempts"
+            "invalid share {value}: expected a fraction above 0 and below 1"
         )))
     }
 }
 
-fn any_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+fn bounded_integer<'de, D: Deserializer<'de>>(d: D, what: &str, range: (i64, i64)) -> Result<i64, D::Error> {
+    let value = i64::deserialize(d)?;
+    if (range.0..=range.1).contains(&value) {
+        Ok(value)
+    } else {
+        Err(custom(format!(
+            "invalid {what} {value}: expected {} to {}",
+            range.0, range.1
+        )))
+    }
+}
+
+fn attempts<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded_integer(d, "number of attempts", (1, 10)).map(|v| v as u32)
+}
+
+fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded_integer(d, "page size", (1, 1000)).map(|v| v as u32)
+}
+
+fn lookups<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded_integer(d, "number of lookups", (0, 10_000)).map(|v| v as u32)
+}
+
+fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    bounded_integer(d, "concurrency", (1, 64)).map(|v| v as usize)
+}
+
+fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    bounded_integer(d, "max_connections", (1, 65_536)).map(|v| v as usize)
+}
+
+fn any_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    duration::parse(&text).map(Some).map_err(custom)
+    duration::parse(&text).map_err(custom)
 }
 
-fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     let value = duration::parse(&text).map_err(custom)?;
     if value.is_zero() {
@@ -341,19 +396,10 @@ fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>
             "invalid duration {text:?}: expected more than zero"
         )));
     }
-    Ok(Some(value))
+    Ok(value)
 }
 
-fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let value = i64::deserialize(d)?;
-    if (1..=1000).contains(&value) {
-        Ok(Some(value as u32))
-    } else {
-        Err(custom(format!("invalid page size {value}: expected 1 to 1000")))
-    }
-}
-
-fn live_statuses<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+fn live_statuses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let list = Vec::<String>::deserialize(d)?;
     for status in &list {
         if !crate::aggregate::LIVE_STATUSES.contains(&status.as_str()) {
@@ -367,33 +413,12 @@ fn live_statuses<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>,
             "ACTIVE must be listed: players, slots and occupancy come from it".into(),
         ));
     }
-    let mut ordered: Vec<String> = crate::aggregate::LIVE_STATUSES
+    // In a fixed order, once each: the same statuses always give the same config.
+    Ok(crate::aggregate::LIVE_STATUSES
         .iter()
         .filter(|s| list.iter().any(|l| l == *s))
         .map(|s| s.to_string())
-        .collect();
-    ordered.dedup();
-    Ok(Some(ordered))
-}
-
-fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let value = i64::deserialize(d)?;
-    if (1..=64).contains(&value) {
-        Ok(Some(value as usize))
-    } else {
-        Err(custom(format!("invalid concurrency {value}: expected 1 to 64")))
-    }
-}
-
-fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let value = i64::deserialize(d)?;
-    if (1..=65_536).contains(&value) {
-        Ok(Some(value as usize))
-    } else {
-        Err(custom(format!(
-            "invalid max_connections {value}: expected 1 to 65536"
-        )))
-    }
+        .collect())
 }
 
 fn path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
@@ -437,6 +462,7 @@ impl Overrides {
             config.server.web_config_file = Some(file.clone());
         }
         if let Some(demo) = &self.demo {
+            config.aws.region = None;
             config.aws.regions = demo.regions.clone();
             config.aws.endpoint_url = demo.endpoint_url.clone();
             config.aws.profile = None;
@@ -458,85 +484,40 @@ impl Config {
 
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Config, FileError> {
-        let (raw, text): (RawConfig, String) = tomlfile::load(path)?;
-        Config::from_raw(raw, path, &text)
+        let (config, text): (Config, String) = tomlfile::load(path)?;
+        config.validated(path, &text)
     }
 
-    /// Parses and validates config text; `path` is only used in messages.
+    /// Parses and validates config text; `path` is only used in messages and to resolve the
+    /// relative paths it names.
     pub fn parse(path: &Path, text: &str) -> Result<Config, FileError> {
-        let raw: RawConfig = tomlfile::parse(path, text)?;
-        Config::from_raw(raw, path, text)
+        let config: Config = tomlfile::parse(path, text)?;
+        config.validated(path, text)
     }
 
-    fn from_raw(raw: RawConfig, path: &Path, text: &str) -> Result<Config, FileError> {
-        let defaults = Config::default();
-        let regions = match (raw.aws.region, raw.aws.regions) {
-            (Some(_), Some(_)) => {
-                let start = text.find("regions").unwrap_or(0);
-                return Err(FileError::at_span(
-                    path,
-                    text,
-                    start..start,
-                    "aws.regions",
-                    "set either `region` or `regions`, not both".into(),
-                ));
+    /// The checks that span several keys, after serde has checked each key on its own; and
+    /// relative paths made absolute from the config file's directory, so that neither a unit's
+    /// WorkingDirectory nor `--check-config`'s output depends on where it runs.
+    fn validated(mut self, path: &Path, text: &str) -> Result<Config, FileError> {
+        if self.aws.region.is_some() && !self.aws.regions.is_empty() {
+            let start = text.find("regions").unwrap_or(0);
+            return Err(FileError::at_span(
+                path,
+                text,
+                start..start,
+                "aws.regions",
+                "set either `region` or `regions`, not both".into(),
+            ));
+        }
+        let base = std::path::absolute(path.parent().unwrap_or(Path::new("")))
+            .unwrap_or_else(|_| path.parent().unwrap_or(Path::new("")).to_path_buf());
+        for file in [&mut self.server.web_config_file, &mut self.state.path] {
+            if let Some(relative) = file.as_ref().filter(|p| p.is_relative()) {
+                *file = Some(base.join(relative));
             }
-            (Some(region), None) => vec![region],
-            (None, Some(regions)) => regions,
-            (None, None) => Vec::new(),
-        };
-        let sweep = SweepConfig {
-            interval: raw.sweep.interval.unwrap_or(defaults.sweep.interval),
-            history_interval: raw
-                .sweep
-                .history_interval
-                .unwrap_or(defaults.sweep.history_interval),
-            discovery_interval: raw
-                .sweep
-                .discovery_interval
-                .unwrap_or(defaults.sweep.discovery_interval),
-            page_size: raw.sweep.page_size.unwrap_or(defaults.sweep.page_size),
-            live_statuses: raw.sweep.live_statuses.unwrap_or(defaults.sweep.live_statuses),
-            concurrency: raw.sweep.concurrency.unwrap_or(defaults.sweep.concurrency),
-            timeout: raw.sweep.timeout.unwrap_or(defaults.sweep.timeout),
-            stale_after: raw.sweep.stale_after.unwrap_or(defaults.sweep.stale_after),
-        };
-        Ok(Config {
-            source: Some(path.to_path_buf()),
-            server: ServerConfig {
-                listen: raw.server.listen.unwrap_or(defaults.server.listen),
-                enable_reload: raw.server.enable_reload.unwrap_or(defaults.server.enable_reload),
-                max_connections: raw
-                    .server
-                    .max_connections
-                    .unwrap_or(defaults.server.max_connections),
-                header_read_timeout: raw
-                    .server
-                    .header_read_timeout
-                    .unwrap_or(defaults.server.header_read_timeout),
-                // Relative to the config file, so a unit's WorkingDirectory does not matter.
-                web_config_file: raw
-                    .server
-                    .web_config_file
-                    .map(|p| path.parent().map_or(p.clone(), |dir| dir.join(&p))),
-            },
-            aws: AwsConfig {
-                regions,
-                endpoint_url: raw.aws.endpoint_url,
-                profile: raw.aws.profile,
-                max_requests_per_second: raw
-                    .aws
-                    .max_requests_per_second
-                    .unwrap_or(defaults.aws.max_requests_per_second),
-                max_attempts: raw.aws.max_attempts.unwrap_or(defaults.aws.max_attempts),
-                request_timeout: raw.aws.request_timeout.unwrap_or(defaults.aws.request_timeout),
-            },
-            sweep,
-            fleets: FleetFilter {
-                include: raw.fleets.include,
-                exclude: raw.fleets.exclude,
-            },
-        })
+        }
+        self.source = Some(path.to_path_buf());
+        Ok(self)
     }
 
     /// Warnings about settings that work but are probably not what the operator wants.
@@ -544,97 +525,42 @@ impl Config {
         let mut out = Vec::new();
         if self.sweep.interval < INTERVAL_FLOOR {
             out.push(format!(
-                "sweep.interval = \"{}\" is below {}s: every sweep spends DescribeGameSessions quota that the game's own backend shares",
+                "sweep.interval = \"{}\" is below {}s: every live pass spends DescribeGameSessions quota that the game's own backend shares",
                 duration::format(self.sweep.interval),
                 INTERVAL_FLOOR.as_secs()
             ));
         }
         if self.sweep.history_interval < self.sweep.interval {
-            out.push("sweep.history_interval is shorter than sweep.interval: every sweep re-reads the terminated history".into());
+            out.push("sweep.history_interval is shorter than sweep.interval: full passes re-read the terminated history more often than live passes run".into());
         }
         out
     }
 
-    /// The effective config as TOML, for `--check-config`.
+    /// The effective config as TOML, for `--check-config`: every key with its value, and the
+    /// optional keys that are not set named in a comment with what applies instead.
     pub fn to_toml(&self) -> String {
-        let quote = |s: &str| format!("{s:?}");
-        let list = |items: Vec<&str>| {
-            format!(
-                "[{}]",
-                items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")
-            )
-        };
-        let mut out = String::new();
-        let server = &self.server;
-        let _ = writeln!(out, "[server]\nlisten = {}", quote(&server.listen.to_string()));
-        let _ = writeln!(out, "enable_reload = {}", server.enable_reload);
-        let _ = writeln!(out, "max_connections = {}", server.max_connections);
-        let _ = writeln!(
-            out,
-            "header_read_timeout = {}",
-            quote(&duration::format(server.header_read_timeout))
-        );
-        if let Some(file) = &server.web_config_file {
-            let _ = writeln!(out, "web_config_file = {}", quote(&file.display().to_string()));
+        let mut unset = Vec::new();
+        if self.server.web_config_file.is_none() {
+            unset.push("server.web_config_file (no TLS, no basic auth)");
         }
-        let _ = writeln!(out);
-        let _ = writeln!(out, "[aws]");
-        if self.aws.regions.is_empty() {
-            let _ = writeln!(
-                out,
-                "# regions: from the default AWS chain (AWS_REGION, profile, instance metadata)"
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "regions = {}",
-                list(self.aws.regions.iter().map(String::as_str).collect())
-            );
+        if self.aws.home_regions().is_empty() {
+            unset.push("aws.region and aws.regions (the Region of the default AWS chain)");
         }
-        if let Some(url) = &self.aws.endpoint_url {
-            let _ = writeln!(out, "endpoint_url = {}", quote(url));
+        if self.aws.endpoint_url.is_none() {
+            unset.push("aws.endpoint_url (AWS's endpoint)");
         }
-        if let Some(profile) = &self.aws.profile {
-            let _ = writeln!(out, "profile = {}", quote(profile));
+        if self.aws.profile.is_none() {
+            unset.push("aws.profile (the default credential chain)");
         }
-        let _ = writeln!(
-            out,
-            "max_requests_per_second = {}",
-            self.aws.max_requests_per_second
-        );
-        let _ = writeln!(out, "max_attempts = {}", self.aws.max_attempts);
-        let _ = writeln!(
-            out,
-            "request_timeout = {}\n",
-            quote(&duration::format(self.aws.request_timeout))
-        );
-        let s = &self.sweep;
-        let _ = writeln!(out, "[sweep]");
-        for (key, value) in [
-            ("interval", s.interval),
-            ("history_interval", s.history_interval),
-            ("discovery_interval", s.discovery_interval),
-            ("timeout", s.timeout),
-            ("stale_after", s.stale_after),
-        ] {
-            let _ = writeln!(out, "{key} = {}", quote(&duration::format(value)));
+        if self.state.path.is_none() {
+            unset.push("state.path (no state survives a restart)");
         }
-        let _ = writeln!(
-            out,
-            "page_size = {}\nconcurrency = {}\n",
-            s.page_size, s.concurrency
-        );
-        let _ = writeln!(out, "[fleets]");
-        let _ = writeln!(
-            out,
-            "include = {}",
-            list(self.fleets.include.iter().map(Glob::as_str).collect())
-        );
-        let _ = writeln!(
-            out,
-            "exclude = {}",
-            list(self.fleets.exclude.iter().map(Glob::as_str).collect())
-        );
+        let mut out = String::from("# The effective configuration: the file, then the command line.\n");
+        for key in unset {
+            out.push_str(&format!("# not set: {key}\n"));
+        }
+        out.push('\n');
+        out.push_str(&toml::to_string(self).expect("the config serializes to TOML"));
         out
     }
 }

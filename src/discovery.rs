@@ -2,18 +2,23 @@
 //!
 //! `ListFleets` pages through fleet ids, `DescribeFleetAttributes` describes them in batches, and
 //! `DescribeFleetLocationAttributes` lists each fleet's locations. Discovery runs on its own,
-//! slower cadence: fleets change far less often than sessions.
+//! slower cadence (fleets change far less often than sessions), and at once when a fleet's pass
+//! finds the fleet gone.
 
 use crate::aws::{FailureReason, RegionClient};
+use crate::budget::Lane;
 use crate::config::FleetFilter;
 use aws_sdk_gamelift::error::ProvideErrorMetadata;
 
-/// The operations the exporter calls (label values of `gamelift_exporter_api_requests_total`).
-pub const OPERATIONS: [&str; 4] = [
+/// The operations the exporter calls (label values of `gamelift_exporter_api_requests_total`,
+/// which exist at 0 from the start).
+pub const OPERATIONS: [&str; 6] = [
     "ListFleets",
     "DescribeFleetAttributes",
     "DescribeFleetLocationAttributes",
     "DescribeGameSessions",
+    "DescribeFleetEvents",
+    "DescribeGameSessionDetails",
 ];
 
 /// Fleet ids per DescribeFleetAttributes call.
@@ -23,9 +28,9 @@ const ATTRIBUTE_BATCH: usize = 16;
 pub struct Fleet {
     pub fleet_id: String,
     pub name: String,
-    /// SPOT or ON_DEMAND.
+    /// SPOT or ON_DEMAND; UNKNOWN when the API does not say.
     pub fleet_type: String,
-    /// EC2, ANYWHERE or CONTAINER.
+    /// EC2, ANYWHERE or CONTAINER; UNKNOWN when the API does not say.
     pub compute_type: String,
     pub home_region: String,
     /// Home Region first, then remote locations.
@@ -64,13 +69,15 @@ pub async fn discover(
     let mut ids = Vec::new();
     let mut token = None;
     loop {
-        client.budget.acquire().await;
         let page = client
-            .client
-            .list_fleets()
-            .limit(page_size as i32)
-            .set_next_token(token)
-            .send()
+            .call(Lane::Live, || {
+                client
+                    .client
+                    .list_fleets()
+                    .limit(page_size as i32)
+                    .set_next_token(token.clone())
+                    .send()
+            })
             .await
             .map_err(|e| failure("ListFleets", e))?;
         ids.extend(page.fleet_ids().iter().cloned());
@@ -81,12 +88,14 @@ pub async fn discover(
     }
     let mut fleets = Vec::new();
     for batch in ids.chunks(ATTRIBUTE_BATCH) {
-        client.budget.acquire().await;
         let described = client
-            .client
-            .describe_fleet_attributes()
-            .set_fleet_ids(Some(batch.to_vec()))
-            .send()
+            .call(Lane::Live, || {
+                client
+                    .client
+                    .describe_fleet_attributes()
+                    .set_fleet_ids(Some(batch.to_vec()))
+                    .send()
+            })
             .await
             .map_err(|e| failure("DescribeFleetAttributes", e))?;
         for attributes in described.fleet_attributes() {
@@ -99,13 +108,14 @@ pub async fn discover(
             fleets.push(Fleet {
                 fleet_id: id.to_string(),
                 name: name.to_string(),
+                // Not guessed: a missing type is shown as such, never as ON_DEMAND or EC2.
                 fleet_type: attributes
                     .fleet_type()
-                    .map_or("ON_DEMAND", |t| t.as_str())
+                    .map_or("UNKNOWN", |t| t.as_str())
                     .to_string(),
                 compute_type: attributes
                     .compute_type()
-                    .map_or("EC2", |t| t.as_str())
+                    .map_or("UNKNOWN", |t| t.as_str())
                     .to_string(),
                 home_region: client.region.clone(),
                 locations: vec![client.region.clone()],
@@ -138,14 +148,16 @@ async fn locations(
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        client.budget.acquire().await;
         let result = client
-            .client
-            .describe_fleet_location_attributes()
-            .fleet_id(fleet_id)
-            .limit(page_size as i32)
-            .set_next_token(token)
-            .send()
+            .call(Lane::Live, || {
+                client
+                    .client
+                    .describe_fleet_location_attributes()
+                    .fleet_id(fleet_id)
+                    .limit(page_size as i32)
+                    .set_next_token(token.clone())
+                    .send()
+            })
             .await;
         let page = match result {
             Ok(page) => page,

@@ -1,94 +1,30 @@
-//! The scheduler: discovery on its cadence, one sweep of every fleet per interval (never
-//! overlapping, bounded concurrency), results folded into per-fleet state, and one snapshot
-//! published per sweep.
+//! The running exporter: the config in force and its reloads, the store the passes publish
+//! into, the Region workers (as background tasks, or driven one round at a time), the state
+//! file, and what `/metrics` serves.
 
-use crate::aggregate::{HistoryTotals, LiveTotals};
-use crate::aws::{self, ApiMetrics, FailureReason, RegionClient};
+use crate::aws::{self, ApiMetrics};
 use crate::config::{Config, Overrides};
-use crate::discovery::{self, Fleet, OPERATIONS};
-use crate::metrics::{FleetView, Published, Snapshot};
-use crate::sweep::{self, InterruptionLedger, Pass, PassResult, SweepError};
+use crate::discovery::OPERATIONS;
+use crate::scheduler::{Context, RegionWorker, RoundReport};
+use crate::statefile;
+use crate::store::Store;
 use crate::web::WebConfig;
 use aws_sdk_gamelift::config::Credentials;
-use prometheus::{GaugeVec, Opts, Registry};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Mutex, Semaphore};
-
-/// How long an interrupted session is remembered after it ended: past AWS's 30-day retention it
-/// cannot be seen again, so it cannot be counted twice.
-const LEDGER_RETENTION_MS: i64 = 31 * 86_400_000;
+use prometheus::{GaugeVec, IntCounter, Opts, Registry};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-#[derive(Debug, Default)]
-struct FleetState {
-    fleet: Option<Fleet>,
-    up: bool,
-    last_success_ms: Option<i64>,
-    /// Live totals of the latest pass, and the statuses that pass listed.
-    live: Option<BTreeMap<String, LiveTotals>>,
-    live_covers: Vec<String>,
-    /// Live totals of the latest full pass: the source of statuses live passes do not list.
-    full_live: Option<BTreeMap<String, LiveTotals>>,
-    history: Option<BTreeMap<String, HistoryTotals>>,
-    last_full: Option<Instant>,
-    /// Interrupted sessions already counted: session key -> when it ended (epoch ms).
-    counted: HashMap<u64, i64>,
-    interruptions: BTreeMap<String, u64>,
-}
-
-struct RegionState {
-    client: RegionClient,
-    last_discovery: Option<Instant>,
-    swept: bool,
-}
-
-struct State {
-    regions: Vec<RegionState>,
-    /// Fleets by id, across Regions.
-    fleets: BTreeMap<String, FleetState>,
-    last_duration: Option<f64>,
-}
-
-/// What one sweep did, for logs and tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SweepReport {
-    pub fleets_ok: usize,
-    pub fleets_failed: usize,
-    /// HTTP requests sent during the sweep, by operation (SDK retries included).
-    pub requests: BTreeMap<String, u64>,
-    /// DescribeGameSessions calls by the sweep itself (no retries), live and full passes.
-    pub live_calls: u64,
-    pub full_calls: u64,
-}
-
-impl SweepReport {
-    pub fn total_requests(&self) -> u64 {
-        self.requests.values().sum()
-    }
-}
-
-/// The running exporter: shared by the scheduler and the HTTP server.
-pub struct Exporter {
-    /// Replaced as a whole by [`Exporter::reload`]; readers take a cheap `Arc` copy.
-    config: std::sync::RwLock<Arc<Config>>,
-    web: std::sync::RwLock<Arc<WebConfig>>,
-    options: Options,
-    started_ms: i64,
-    registry: Registry,
-    api: ApiMetrics,
-    published: Published,
-    ready: AtomicBool,
-    reloads: ReloadMetrics,
-    state: Mutex<State>,
-}
+/// A change is rendered after this pause, so that fleets finishing together render once.
+const RENDER_DEBOUNCE: Duration = Duration::from_millis(20);
+/// How often the state file is written when something changed.
+const STATE_WRITE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Where the exporter's AWS calls go, with which credentials, and what outranks the config file.
 #[derive(Debug, Clone, Default)]
@@ -99,6 +35,50 @@ pub struct Options {
     pub overrides: Overrides,
 }
 
+/// What one [`Exporter::sweep_once`] did, for tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub fleets_ok: usize,
+    pub fleets_failed: usize,
+    /// HTTP requests sent, by operation (every attempt, retries included).
+    pub requests: BTreeMap<String, u64>,
+    /// Logical calls of live passes by operation (pages, events polls, lookups).
+    pub live_calls: BTreeMap<&'static str, u64>,
+    pub full_passes: usize,
+    /// Pages read by the full passes that completed.
+    pub full_pass_pages: u64,
+}
+
+impl SweepReport {
+    pub fn total_requests(&self) -> u64 {
+        self.requests.values().sum()
+    }
+}
+
+/// The Region workers and the AWS settings their clients were built from.
+struct Engine {
+    built_from: Option<(crate::config::AwsConfig, f64)>,
+    workers: BTreeMap<String, RegionWorker>,
+}
+
+/// The running exporter: shared by the workers, the HTTP server and the signal handler.
+pub struct Exporter {
+    /// Replaced as a whole by [`Exporter::reload`]; readers take a cheap `Arc` copy.
+    config: RwLock<Arc<Config>>,
+    /// Tells the running workers about a new config.
+    config_changes: tokio::sync::watch::Sender<Arc<Config>>,
+    web: RwLock<Arc<WebConfig>>,
+    options: Options,
+    registry: Registry,
+    api: ApiMetrics,
+    store: Arc<Store>,
+    reloads: ReloadMetrics,
+    state_write_failures: IntCounter,
+    /// The last state-file error logged, so that a lasting problem is logged once.
+    state_error: std::sync::Mutex<Option<String>>,
+    engine: tokio::sync::Mutex<Engine>,
+}
+
 impl Exporter {
     pub async fn new(config: Config, options: Options) -> anyhow::Result<Arc<Exporter>> {
         let registry = Registry::new();
@@ -106,7 +86,6 @@ impl Exporter {
         for operation in OPERATIONS {
             api.requests.with_label_values(&[operation]);
         }
-        let published = Published::new();
         let build_info = GaugeVec::new(
             Opts::new(
                 "gamelift_exporter_build_info",
@@ -126,36 +105,71 @@ impl Exporter {
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-
         let reloads = ReloadMetrics::new(&registry)?;
+        let state_write_failures = IntCounter::new(
+            "gamelift_exporter_state_write_failures_total",
+            "Failed writes of the state file (state.path) since the exporter started; while they fail, a restart would lose the interruption ledger and event positions since the last good write.",
+        )?;
+        registry.register(Box::new(state_write_failures.clone()))?;
+
         let config = options.overrides.apply(config);
         let web = load_web(&config)?;
-        let regions = aws::resolve_regions(&config.aws).await?;
-        let clients = aws::clients(&config.aws, &regions, &api, options.credentials.clone()).await;
-        let state = State {
-            regions: clients
-                .into_iter()
-                .map(|client| RegionState {
-                    client,
-                    last_discovery: None,
-                    swept: false,
-                })
-                .collect(),
-            fleets: BTreeMap::new(),
-            last_duration: None,
-        };
-        Ok(Arc::new(Exporter {
-            config: std::sync::RwLock::new(Arc::new(config)),
-            web: std::sync::RwLock::new(Arc::new(web)),
+        let store = Arc::new(open_store(&config));
+        let config = Arc::new(config);
+        let (config_changes, _) = tokio::sync::watch::channel(config.clone());
+        let exporter = Arc::new(Exporter {
+            config: RwLock::new(config.clone()),
+            config_changes,
+            web: RwLock::new(Arc::new(web)),
             options,
-            started_ms: now_ms(),
             registry,
             api,
-            published,
-            ready: AtomicBool::new(false),
+            store,
             reloads,
-            state: Mutex::new(state),
-        }))
+            state_write_failures,
+            state_error: std::sync::Mutex::new(None),
+            engine: tokio::sync::Mutex::new(Engine {
+                built_from: None,
+                workers: BTreeMap::new(),
+            }),
+        });
+        {
+            let mut engine = exporter.engine.lock().await;
+            exporter.build_workers(&mut engine, &config).await?;
+        }
+        Ok(exporter)
+    }
+
+    /// (Re)builds the Region workers' clients when `[aws]` or the history share changed;
+    /// fleet state of Regions that stay is kept.
+    async fn build_workers(&self, engine: &mut Engine, config: &Config) -> anyhow::Result<()> {
+        let wanted = (config.aws.clone(), config.sweep.history_budget_share);
+        if engine.built_from.as_ref() == Some(&wanted) {
+            return Ok(());
+        }
+        let regions = aws::resolve_regions(&config.aws).await?;
+        let clients = aws::clients(
+            &config.aws,
+            config.sweep.history_budget_share,
+            &regions,
+            &self.api,
+            self.options.credentials.clone(),
+        )
+        .await;
+        engine.workers.retain(|region, _| regions.contains(region));
+        for client in clients {
+            match engine.workers.get_mut(&client.region) {
+                Some(worker) => worker.client = client,
+                None => {
+                    engine
+                        .workers
+                        .insert(client.region.clone(), RegionWorker::new(client));
+                }
+            }
+        }
+        self.store.set_regions(&regions);
+        engine.built_from = Some(wanted);
+        Ok(())
     }
 
     /// The config in force.
@@ -166,6 +180,11 @@ impl Exporter {
     /// TLS and basic-auth settings in force.
     pub fn web(&self) -> Arc<WebConfig> {
         self.web.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The fleets' state (tests and benchmarks look inside).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
     }
 
     /// Re-reads the config file the exporter was started with and applies it, with the
@@ -183,11 +202,18 @@ impl Exporter {
     }
 
     /// Applies a new, already validated config (the overrides are applied again, so no caller
-    /// can drop them). Fleet state, counters and the published snapshot carry over; Regions are
-    /// re-created only when `[aws]` changed. On error the running config stays in force.
+    /// can drop them). It never waits for a pass: running workers pick the new config up at
+    /// once, passes in flight finish with the old one. Fleet state and counters carry over. On
+    /// error the running config stays in force.
     pub async fn reload(&self, new: Config) -> Result<(), String> {
         let mut new = self.options.overrides.apply(new);
         let web = load_web(&new).map_err(|e| e.to_string())?;
+        if new.aws != self.config().aws {
+            // Refuse a config whose Regions cannot be known, before anything changes.
+            aws::resolve_regions(&new.aws)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+        }
         let old = self.config();
         for setting in keep_restart_only_settings(&old, &mut new) {
             tracing::warn!(
@@ -195,51 +221,24 @@ impl Exporter {
                 "{setting} changed in the config file but only takes effect after a restart; the running value stays"
             );
         }
-        let mut state = self.state.lock().await;
-        if new.aws != old.aws {
-            let regions = aws::resolve_regions(&new.aws)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            let clients = aws::clients(&new.aws, &regions, &self.api, self.options.credentials.clone()).await;
-            let previous: HashMap<String, bool> = state
-                .regions
-                .iter()
-                .map(|r| (r.client.region.clone(), r.swept))
-                .collect();
-            state.regions = clients
-                .into_iter()
-                .map(|client| {
-                    let swept = previous.get(&client.region).copied().unwrap_or(false);
-                    RegionState {
-                        client,
-                        last_discovery: None,
-                        swept,
-                    }
-                })
-                .collect();
-            state
-                .fleets
-                .retain(|_, s| s.fleet.as_ref().is_none_or(|f| regions.contains(&f.home_region)));
-        } else if new.fleets != old.fleets {
-            for region in state.regions.iter_mut() {
-                region.last_discovery = None;
-            }
-        }
-        let ready = state.regions.iter().all(|r| r.swept);
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        let new = Arc::new(new);
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
         *self.web.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(web);
-        self.ready.store(ready, Ordering::Release);
-        self.published.publish(&self.snapshot(&state));
+        self.config_changes.send_replace(new);
+        self.store.invalidate();
         tracing::info!("configuration reloaded");
         Ok(())
     }
 
-    /// The `/metrics` body: the published sweep snapshot (rendered once per sweep) followed by
-    /// the live families (API counters, build info, process metrics).
+    /// The `/metrics` body: the fleets' rendered metrics (rendered again only when something
+    /// changed or a fleet turned stale) followed by the live families (API counters, budgets,
+    /// build info, process metrics).
     pub fn render_metrics(&self) -> prometheus::Result<Vec<u8>> {
-        let snapshot = self.published.text();
-        let mut body = Vec::with_capacity(snapshot.len() + 4096);
-        body.extend_from_slice(&snapshot);
+        self.store
+            .render(self.config().sweep.stale_after.as_millis() as i64);
+        let fleets = self.store.text();
+        let mut body = Vec::with_capacity(fleets.len() + 4096);
+        body.extend_from_slice(&fleets);
         prometheus::Encoder::encode(
             &prometheus::TextEncoder::new(),
             &self.registry.gather(),
@@ -248,9 +247,10 @@ impl Exporter {
         Ok(body)
     }
 
-    /// True once every configured Region has completed a first sweep.
+    /// True once every Region has discovered its fleets and every fleet has finished a first
+    /// live pass, whether it succeeded or failed.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.store.is_ready()
     }
 
     fn requests_by_operation(&self) -> BTreeMap<String, u64> {
@@ -260,239 +260,201 @@ impl Exporter {
             .collect()
     }
 
-    /// Runs one sweep: discovery where due, then every fleet once, then publishes.
+    fn context(&self) -> Context {
+        Context {
+            store: self.store.clone(),
+        }
+    }
+
+    /// Runs one round, now, to completion: discovery where due, one live pass of every fleet,
+    /// then the full passes that are due. For tests and benchmarks, which need each pass to
+    /// happen at a known moment; the daemon uses [`Exporter::run_schedule`] instead (the two
+    /// must not run at the same time).
     pub async fn sweep_once(&self) -> SweepReport {
-        let started = Instant::now();
         let config = self.config();
         let before = self.requests_by_operation();
-        let mut state = self.state.lock().await;
-        self.discover_due(&config, &mut state).await;
-
-        let semaphore = Arc::new(Semaphore::new(config.sweep.concurrency));
-        let mut tasks = tokio::task::JoinSet::new();
-        let now = Instant::now();
-        let history_interval = config.sweep.history_interval;
-        let clients: HashMap<String, RegionClient> = state
-            .regions
-            .iter()
-            .map(|r| (r.client.region.clone(), r.client.clone()))
-            .collect();
-        for (fleet_id, fleet_state) in state.fleets.iter_mut() {
-            let Some(fleet) = fleet_state.fleet.clone() else {
-                continue;
-            };
-            let Some(client) = clients.get(&fleet.home_region).cloned() else {
-                continue;
-            };
-            let pass = match fleet_state.last_full {
-                Some(last) if now.duration_since(last) < history_interval => Pass::Live,
-                _ => Pass::Full,
-            };
-            let counted = std::mem::take(&mut fleet_state.counted);
-            let baseline = fleet_state.last_full.is_none();
-            let semaphore = semaphore.clone();
-            let fleet_id = fleet_id.clone();
-            let page_size = config.sweep.page_size;
-            let live_statuses = config.sweep.live_statuses.clone();
-            let timeout = config.sweep.timeout;
-            let since_ms = self.started_ms;
-            tasks.spawn(async move {
-                let _permit = semaphore
-                    .acquire_owned()
-                    .await
-                    .expect("semaphore is never closed");
-                let ledger = InterruptionLedger {
-                    counted: &counted,
-                    since_ms,
-                    baseline,
-                    now_ms: now_ms(),
-                };
-                let work = sweep::sweep_fleet(
-                    &client,
-                    &fleet.fleet_id,
-                    &fleet.home_region,
-                    pass,
-                    page_size,
-                    &live_statuses,
-                    &ledger,
-                );
-                let result = match tokio::time::timeout(timeout, work).await {
-                    Ok(result) => result,
-                    Err(_) => Err(SweepError {
-                        reason: FailureReason::Timeout,
-                        message: format!("sweep did not finish within sweep.timeout ({timeout:?})"),
-                        calls: 0,
-                    }),
-                };
-                (fleet_id, pass, counted, result)
-            });
+        let mut engine = self.engine.lock().await;
+        if let Err(error) = self.build_workers(&mut engine, &config).await {
+            tracing::error!(error = %format!("{error:#}"), "cannot apply the [aws] settings; keeping the previous ones");
         }
-
-        let mut report = SweepReport::default();
-        while let Some(joined) = tasks.join_next().await {
-            let (fleet_id, pass, counted, result) = match joined {
-                Ok(done) => done,
-                Err(error) => {
-                    tracing::error!(%error, "fleet sweep task panicked");
-                    report.fleets_failed += 1;
-                    continue;
-                }
-            };
-            let Some(fleet_state) = state.fleets.get_mut(&fleet_id) else {
-                continue;
-            };
-            fleet_state.counted = counted;
-            match result {
-                Ok(found) => {
-                    match pass {
-                        Pass::Live => report.live_calls += found.calls,
-                        Pass::Full => report.full_calls += found.calls,
-                    }
-                    report.fleets_ok += 1;
-                    tracing::debug!(%fleet_id, pass = pass.as_str(), calls = found.calls, sessions = found.sessions_seen, "fleet swept");
-                    apply(fleet_state, pass, &config.sweep.live_statuses, found, now);
-                }
-                Err(error) => {
-                    report.fleets_failed += 1;
-                    fleet_state.up = false;
-                    tracing::warn!(%fleet_id, pass = pass.as_str(), reason = %error.reason, error = %error.message, "fleet sweep failed; keeping its last complete numbers");
-                }
+        let ctx = self.context();
+        let mut total = RoundReport::default();
+        for worker in engine.workers.values_mut() {
+            worker.round(&config, &ctx).await;
+            let report = worker.take_report();
+            total.fleets_ok += report.fleets_ok;
+            total.fleets_failed += report.fleets_failed;
+            total.full_passes += report.full_passes;
+            total.full_pass_pages += report.full_pass_pages;
+            for (operation, calls) in report.calls {
+                *total.calls.entry(operation).or_default() += calls;
             }
         }
-        for region in state.regions.iter_mut() {
-            if region.last_discovery.is_some() {
-                region.swept = true;
-            }
-        }
-        let duration = started.elapsed().as_secs_f64();
-        state.last_duration = Some(duration);
-        self.published.publish(&self.snapshot(&state));
-        if state.regions.iter().all(|r| r.swept) {
-            self.ready.store(true, Ordering::Release);
-        }
-        drop(state);
-
+        drop(engine);
+        self.store.render(config.sweep.stale_after.as_millis() as i64);
+        self.save_state();
         let after = self.requests_by_operation();
-        report.requests = after
-            .iter()
-            .map(|(op, n)| (op.clone(), n - before.get(op).copied().unwrap_or(0)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let report = SweepReport {
+            fleets_ok: total.fleets_ok,
+            fleets_failed: total.fleets_failed,
+            requests: after
+                .iter()
+                .map(|(op, n)| (op.clone(), n - before.get(op).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            live_calls: total.calls,
+            full_passes: total.full_passes,
+            full_pass_pages: total.full_pass_pages,
+        };
         tracing::info!(
             fleets_ok = report.fleets_ok,
             fleets_failed = report.fleets_failed,
             calls = report.total_requests(),
-            live_pass_calls = report.live_calls,
-            full_pass_calls = report.full_calls,
             calls_by_operation = ?report.requests,
-            duration_seconds = format!("{duration:.3}"),
+            full_passes = report.full_passes,
             "sweep complete"
         );
         report
     }
 
-    async fn discover_due(&self, config: &Config, state: &mut State) {
-        let interval = config.sweep.discovery_interval;
-        let page_size = config.sweep.page_size;
-        let mut discovered: Vec<(String, Vec<Fleet>)> = Vec::new();
-        for region in state.regions.iter_mut() {
-            if region
-                .last_discovery
-                .is_some_and(|last| last.elapsed() < interval)
-            {
-                continue;
+    /// Runs every Region's worker in the background until `shutdown` resolves, each fleet on
+    /// its own schedule; renders after changes and writes the state file. A reload that
+    /// changes `[aws]` restarts the workers with new clients (their fleet state carries over).
+    pub async fn run_schedule(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut engine = self.engine.lock().await;
+        let renderer = tokio::spawn(self.clone().render_on_change(shutdown.clone()));
+        let writer = tokio::spawn(self.clone().write_state_periodically(shutdown.clone()));
+        let mut changes = self.config_changes.subscribe();
+        loop {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let running: Vec<_> = std::mem::take(&mut engine.workers)
+                .into_values()
+                .map(|worker| {
+                    tokio::spawn(worker.run(self.context(), self.config_changes.subscribe(), stopped.clone()))
+                })
+                .collect();
+            let rebuild = loop {
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => break false,
+                    changed = changes.changed() => {
+                        if changed.is_err() {
+                            break false;
+                        }
+                        let config = changes.borrow_and_update().clone();
+                        let wanted = (config.aws.clone(), config.sweep.history_budget_share);
+                        if engine.built_from.as_ref() != Some(&wanted) {
+                            break true;
+                        }
+                    }
+                }
+            };
+            let _ = stop.send(true);
+            for handle in running {
+                match handle.await {
+                    Ok(worker) => {
+                        engine.workers.insert(worker.region().to_string(), worker);
+                    }
+                    Err(error) => tracing::error!(%error, "a Region worker panicked"),
+                }
             }
-            match discovery::discover(&region.client, &config.fleets, page_size).await {
-                Ok(fleets) => {
-                    tracing::info!(region = %region.client.region, fleets = fleets.len(), "fleets discovered");
-                    region.last_discovery = Some(Instant::now());
-                    discovered.push((region.client.region.clone(), fleets));
+            if !rebuild {
+                break;
+            }
+            let config = self.config();
+            if let Err(error) = self.build_workers(&mut engine, &config).await {
+                tracing::error!(error = %format!("{error:#}"), "cannot apply the new [aws] settings; keeping the previous ones");
+            }
+        }
+        let _ = renderer.await;
+        let _ = writer.await;
+        self.save_state();
+    }
+
+    /// Renders the fleet metrics shortly after every change and when a fleet turns stale, so
+    /// that scrapes only copy bytes.
+    async fn render_on_change(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let stale_after = self.config().sweep.stale_after.as_millis() as i64;
+            let valid_until = self.store.render(stale_after);
+            let wait = valid_until.map_or(Duration::from_secs(3600), |t| {
+                Duration::from_millis((t - now_ms()).max(0) as u64 + 1)
+            });
+            let changed = tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                _ = self.store.changed.notified() => true,
+                _ = tokio::time::sleep(wait) => false,
+            };
+            if changed {
+                tokio::time::sleep(RENDER_DEBOUNCE).await;
+            }
+        }
+    }
+
+    async fn write_state_periodically(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(STATE_WRITE_INTERVAL) => self.save_state(),
+            }
+        }
+    }
+
+    /// Writes the state file if one is configured and something changed. A failure is logged
+    /// (once while it lasts) and counted; the exporter keeps running.
+    pub fn save_state(&self) {
+        let Some(path) = self.config().state.path.clone() else {
+            return;
+        };
+        let Some((version, state)) = self.store.state_to_save() else {
+            return;
+        };
+        let mut last_error = self.state_error.lock().unwrap_or_else(|p| p.into_inner());
+        match statefile::save(&path, &state) {
+            Ok(()) => {
+                self.store.saved(version);
+                if last_error.take().is_some() {
+                    tracing::info!(path = %path.display(), "state file written again");
+                }
+            }
+            Err(error) => {
+                self.state_write_failures.inc();
+                let message = error.to_string();
+                if last_error.as_deref() != Some(message.as_str()) {
+                    tracing::error!(path = %path.display(), %error, "cannot write the state file; counting goes on, but a restart now would recount or miss what changed since the last good write");
+                    *last_error = Some(message);
+                }
+            }
+        }
+    }
+}
+
+/// The store, restored from `state.path` when there is a usable one. A file that cannot be
+/// used is set aside (renamed, never deleted) with the reason in the log, and counting starts
+/// fresh.
+fn open_store(config: &Config) -> Store {
+    let fresh = || Store::new(now_ms(), BTreeMap::new());
+    let Some(path) = &config.state.path else {
+        return fresh();
+    };
+    match statefile::load(path) {
+        Ok(None) => {
+            tracing::info!(path = %path.display(), "no state file yet; counting starts now");
+            fresh()
+        }
+        Ok(Some(saved)) => {
+            tracing::info!(path = %path.display(), fleets = saved.fleets.len(), counting_since_ms = saved.counting_since_ms, "state restored: what happened while the exporter was down is counted");
+            Store::restore(saved)
+        }
+        Err(reason) => {
+            match statefile::set_aside(path, now_ms()) {
+                Ok(aside) => {
+                    tracing::error!(path = %path.display(), %reason, set_aside_as = %aside.display(), "the state file cannot be used; it was set aside and counting starts fresh")
                 }
                 Err(error) => {
-                    tracing::warn!(region = %region.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
+                    tracing::error!(path = %path.display(), %reason, %error, "the state file cannot be used, nor set aside; counting starts fresh and it will be overwritten")
                 }
             }
-        }
-        for (region, fleets) in discovered {
-            let ids: Vec<&str> = fleets.iter().map(|f| f.fleet_id.as_str()).collect();
-            // Fleets that vanished from this Region lose all their series.
-            state.fleets.retain(|id, s| {
-                s.fleet.as_ref().is_none_or(|f| f.home_region != region) || ids.contains(&id.as_str())
-            });
-            for fleet in fleets {
-                let entry = state.fleets.entry(fleet.fleet_id.clone()).or_default();
-                for location in &fleet.locations {
-                    entry.interruptions.entry(location.clone()).or_insert(0);
-                }
-                entry.fleet = Some(fleet);
-            }
-        }
-    }
-
-    fn snapshot(&self, state: &State) -> Snapshot {
-        let stale_before = now_ms() - self.config().sweep.stale_after.as_millis() as i64;
-        let fleets = state
-            .fleets
-            .values()
-            .filter_map(|s| {
-                let fleet = s.fleet.clone()?;
-                let fresh = s.last_success_ms.is_some_and(|t| t >= stale_before);
-                let sessions = match (&s.live, &s.full_live, &s.history, fresh) {
-                    (Some(live), Some(full_live), Some(history), true) => {
-                        let mut merged = BTreeMap::new();
-                        let known = fleet
-                            .locations
-                            .iter()
-                            .chain(live.keys())
-                            .chain(full_live.keys())
-                            .chain(history.keys());
-                        for location in known {
-                            merged.entry(location.clone()).or_insert_with(|| {
-                                let mut totals = live.get(location).cloned().unwrap_or_default();
-                                // Statuses the latest pass did not list come from the latest full pass.
-                                if let Some(full) = full_live.get(location) {
-                                    for (key, count) in &full.sessions {
-                                        if !s.live_covers.contains(&key.0) {
-                                            totals.sessions.insert(key.clone(), *count);
-                                        }
-                                    }
-                                }
-                                (totals, history.get(location).cloned().unwrap_or_default())
-                            });
-                        }
-                        Some(merged)
-                    }
-                    _ => None,
-                };
-                Some(FleetView {
-                    fleet,
-                    up: s.up,
-                    last_success_seconds: s.last_success_ms.map(|ms| ms as f64 / 1000.0),
-                    sessions,
-                    interruptions: s.interruptions.clone(),
-                })
-            })
-            .collect();
-        Snapshot {
-            fleets,
-            sweep_duration_seconds: state.last_duration,
-        }
-    }
-
-    /// Sweeps every `sweep.interval` until `shutdown` resolves. Sweeps never overlap: a sweep
-    /// that runs long delays the next one.
-    pub async fn run_schedule(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            // Read every time: a reload may have changed it.
-            let next = tokio::time::Instant::now() + self.config().sweep.interval;
-            tokio::select! {
-                _ = self.sweep_once() => {}
-                _ = shutdown.wait_for(|stop| *stop) => return,
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(next) => {}
-                _ = shutdown.wait_for(|stop| *stop) => return,
-            }
+            fresh()
         }
     }
 }
@@ -555,86 +517,5 @@ fn load_web(config: &Config) -> Result<WebConfig, crate::tomlfile::FileError> {
     match &config.server.web_config_file {
         Some(path) => WebConfig::load(path),
         None => Ok(WebConfig::open()),
-    }
-}
-
-fn apply(state: &mut FleetState, pass: Pass, live_statuses: &[String], found: PassResult, now: Instant) {
-    state.up = true;
-    let now_ms = now_ms();
-    state.last_success_ms = Some(now_ms);
-    state.live_covers = match pass {
-        Pass::Full => crate::aggregate::LIVE_STATUSES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        Pass::Live => live_statuses.to_vec(),
-    };
-    if pass == Pass::Full {
-        state.full_live = Some(found.live.clone());
-    }
-    state.live = Some(found.live);
-    if let Some(history) = found.history {
-        state.history = Some(history);
-    }
-    if pass == Pass::Full {
-        state.last_full = Some(now);
-    }
-    for interruption in found.interruptions {
-        let Some(count) = state.interruptions.get_mut(&interruption.location) else {
-            // A location discovery did not report: publish its counter at 0 first and count
-            // these sessions on the next full pass (they are not in the ledger yet), so that
-            // `increase()` sees the step instead of a series that is born at N.
-            state.interruptions.insert(interruption.location, 0);
-            continue;
-        };
-        if state
-            .counted
-            .insert(interruption.session_key, interruption.ended_ms)
-            .is_none()
-        {
-            *count += 1;
-        }
-    }
-    state
-        .counted
-        .retain(|_, ended| *ended > now_ms - LEDGER_RETENTION_MS);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sweep::Interruption;
-
-    fn interrupted(key: u64, location: &str) -> Interruption {
-        Interruption {
-            session_key: key,
-            location: location.to_string(),
-            ended_ms: now_ms(),
-        }
-    }
-
-    #[test]
-    fn counters_count_each_session_once_and_new_locations_start_at_zero() {
-        let mut state = FleetState::default();
-        state.interruptions.insert("us-west-2".into(), 0);
-        let mut full_pass = |sessions: &[(u64, &str)]| {
-            let interruptions = sessions
-                .iter()
-                .map(|(key, location)| interrupted(*key, location))
-                .collect();
-            let found = PassResult {
-                history: Some(BTreeMap::new()),
-                interruptions,
-                ..PassResult::default()
-            };
-            apply(&mut state, Pass::Full, &[], found, Instant::now());
-            state.interruptions.clone()
-        };
-        assert_eq!(full_pass(&[(1, "us-west-2"), (2, "us-west-2")])["us-west-2"], 2);
-        // Seen again: not counted again.
-        assert_eq!(full_pass(&[(1, "us-west-2"), (3, "us-west-2")])["us-west-2"], 3);
-        // A location discovery never reported: 0 first, counted on the next pass.
-        assert_eq!(full_pass(&[(4, "local-zone-1")])["local-zone-1"], 0);
-        assert_eq!(full_pass(&[(4, "local-zone-1")])["local-zone-1"], 1);
     }
 }

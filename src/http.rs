@@ -130,7 +130,7 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
             .insert(header::ALLOW, list.parse().expect("method names are valid"));
         return response;
     }
-    let mut response = match path.as_str() {
+    let response = match path.as_str() {
         "/metrics" => match exporter.render_metrics() {
             Ok(body) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
             Err(error) => plain(
@@ -142,7 +142,7 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
         "/-/ready" if exporter.is_ready() => plain(StatusCode::OK, "Ready\n"),
         "/-/ready" => plain(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Not ready: waiting for the first sweep of every Region\n",
+            "Not ready: waiting for every Region's fleet discovery and every fleet's first live pass\n",
         ),
         "/-/reload" if !exporter.config().server.enable_reload => plain(
             StatusCode::FORBIDDEN,
@@ -160,16 +160,14 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
         },
         _ => text(StatusCode::OK, "text/html; charset=utf-8", landing_page(exporter)),
     };
-    if method == Method::HEAD {
-        *response.body_mut() = Full::new(Bytes::new());
-    }
+    // For HEAD, hyper sends the head only, with the Content-Length of this body.
     response
 }
 
 fn landing_page(exporter: &Exporter) -> String {
     let config = exporter.config();
     format!(
-        "<!DOCTYPE html>\n<html><head><title>GameLift Exporter</title></head><body>\n<h1>GameLift Exporter</h1>\n<p>Amazon GameLift game sessions as Prometheus metrics. Version {}.</p>\n<ul>\n<li><a href=\"/metrics\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n<p>Sweeping every {} (history every {}), page size {}.</p>\n</body></html>\n",
+        "<!DOCTYPE html>\n<html><head><title>GameLift Exporter</title></head><body>\n<h1>GameLift Exporter</h1>\n<p>Amazon GameLift game sessions as Prometheus metrics. Version {}.</p>\n<ul>\n<li><a href=\"/metrics\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n<p>Live passes every {} (full passes over the terminated history every {}), page size {}.</p>\n</body></html>\n",
         env!("CARGO_PKG_VERSION"),
         crate::duration::format(config.sweep.interval),
         crate::duration::format(config.sweep.history_interval),

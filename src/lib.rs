@@ -1,18 +1,24 @@
 //! gamelift-exporter: Amazon GameLift game sessions as Prometheus metrics.
 //!
-//! On a low-frequency schedule the exporter discovers fleets and their locations, pages through
-//! `DescribeGameSessions` for each fleet, aggregates sessions page by page, and publishes each
-//! completed sweep as one immutable snapshot served at `/metrics`.
+//! Each fleet runs its own live pass every `sweep.interval` (the live statuses, the fleet's new
+//! events, lookups of sessions on reclaimed spot instances) and, in the background, a full pass
+//! over its terminated history every `sweep.history_interval`. Each pass publishes into the
+//! store in one step as it completes; `/metrics` serves the store rendered to text.
 //!
 //! # Layout
 //! - [`cli`]: command-line arguments (`clap`), turned into a validated [`config::Config`].
-//! - [`config`]: the TOML config file, its defaults and validation.
-//! - [`aws`]: SDK clients per Region, the API-call counters (an SDK interceptor), error reasons.
+//! - [`config`]: the TOML config file, its defaults and validation, command-line overrides.
+//! - [`aws`]: SDK clients per Region, the exporter's retries, API-call counters, error reasons.
+//! - [`budget`]: each Region's request budget: every attempt paced, slower when throttled.
 //! - [`discovery`]: fleets (`ListFleets` + `DescribeFleetAttributes`) and their locations.
-//! - [`sweep`]: paging `DescribeGameSessions` for one fleet into an aggregate; the sweep plan.
-//! - [`aggregate`]: what a sweep computes from sessions (counts, players, occupancy).
-//! - [`metrics`]: the published snapshot and the collector that renders it.
-//! - [`exporter`]: the scheduler that ties discovery, sweeps and publishing together.
+//! - [`scheduler`]: one worker per Region, one schedule per fleet (live and full passes).
+//! - [`sweep`]: what a live pass and a full pass ask GameLift, and what they publish.
+//! - [`tracking`]: what live passes remember between passes (ACTIVE sets, events, suspects).
+//! - [`aggregate`]: what a pass computes from sessions (counts, players, occupancy).
+//! - [`store`]: every fleet's published state, counters and interruption ledger.
+//! - [`metrics`]: the store rendered to exposition text.
+//! - [`statefile`]: `state.path`, what survives a restart.
+//! - [`exporter`]: the config in force, reloads, and the workers tied together.
 //! - [`http`]: `/metrics`, `/`, `/-/healthy`, `/-/ready`, `/-/reload` on hyper.
 //! - [`web`]: TLS and basic auth from an exporter-toolkit web-config file.
 //! - [`simulator`]: a wire-faithful GameLift stand-in for tests, demo and benchmarks.
@@ -21,6 +27,7 @@
 
 pub mod aggregate;
 pub mod aws;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -29,7 +36,11 @@ pub mod duration;
 pub mod exporter;
 pub mod http;
 pub mod metrics;
+pub mod scheduler;
 pub mod simulator;
+pub mod statefile;
+pub mod store;
 pub mod sweep;
 pub mod tomlfile;
+pub mod tracking;
 pub mod web;

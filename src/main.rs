@@ -81,8 +81,13 @@ fn main() -> ExitCode {
 fn init_logging(args: &Args) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
         .map_err(|e| format!("invalid --log-level {:?}: {e}", args.log_level))?;
+    // Colour only for a person at a terminal: a file or the journal gets plain text, and
+    // NO_COLOR (https://no-color.org) is honoured.
+    let colour =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Text => builder.init(),
@@ -145,26 +150,53 @@ async fn run(mut config: Config, mut overrides: Overrides) -> anyhow::Result<()>
         None
     };
     options.overrides = overrides;
-    let listener = TcpListener::bind(config.server.listen)
-        .await
+    let listener = std::net::TcpListener::bind(config.server.listen)
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    listener.set_nonblocking(true)?;
     tracing::info!(address = %listener.local_addr()?, "serving /metrics");
     let exporter = Exporter::new(config, options).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(gamelift_exporter::http::serve(listener, exporter.clone(), {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }
-    }));
+    let server = serve_on_own_thread(listener, exporter.clone(), stopped.clone())?;
     let schedule = tokio::spawn(exporter.clone().run_schedule(stopped));
     let reloader = tokio::spawn(reload_on_hangup(exporter));
     shutdown_signal().await;
     let _ = stop.send(true);
     reloader.abort();
     let _ = schedule.await;
-    let _ = server.await;
+    let _ = server.join();
     Ok(())
+}
+
+/// Serves HTTP on a thread and runtime of its own: a pass decoding a page of sessions keeps the
+/// main thread busy for about a millisecond, and a scrape must never wait for that.
+fn serve_on_own_thread(
+    listener: std::net::TcpListener,
+    exporter: std::sync::Arc<Exporter>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the HTTP runtime")?;
+    let thread = std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot serve HTTP");
+                        return;
+                    }
+                };
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                gamelift_exporter::http::serve(listener, exporter, shutdown).await;
+            });
+        })
+        .context("cannot start the HTTP thread")?;
+    Ok(thread)
 }
 
 async fn simulate(path: &std::path::Path, listen: std::net::SocketAddr, speed: f64) -> anyhow::Result<()> {

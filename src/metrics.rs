@@ -1,233 +1,324 @@
-//! The published state: an immutable [`Snapshot`] per sweep, swapped in atomically and rendered
-//! by a collector, so a scrape sees one complete sweep or the previous one, never a mix.
+//! Rendering the store to Prometheus exposition text: one family per metric, series sorted by
+//! their labels (the same state always reads the same), staleness judged at render time from
+//! each fleet's own last successful live pass.
 
-use crate::aggregate::{HistoryTotals, LiveTotals, STATUSES};
-use crate::discovery::Fleet;
-use bytes::Bytes;
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
-use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, TextEncoder};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use crate::aggregate::STATUSES;
+use crate::store::FleetRecord;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
-/// Everything published about one fleet.
-#[derive(Debug, Clone)]
-pub struct FleetView {
-    pub fleet: Fleet,
-    pub up: bool,
-    /// End of its last complete sweep, Unix seconds.
-    pub last_success_seconds: Option<f64>,
-    /// Latest complete live totals and full-pass history per location; `None` until the fleet's
-    /// first complete full pass, and again once its data is older than `sweep.stale_after`.
-    pub sessions: Option<BTreeMap<String, (LiveTotals, HistoryTotals)>>,
-    /// Interruptions counted since the exporter started, per location.
-    pub interruptions: BTreeMap<String, u64>,
+/// One metric family being built: label names, and samples keyed by their label values (so
+/// they come out sorted).
+struct Family {
+    name: &'static str,
+    help: String,
+    kind: &'static str,
+    labels: &'static [&'static str],
+    samples: BTreeMap<Vec<String>, f64>,
 }
 
-/// One sweep's worth of metrics.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub fleets: Vec<FleetView>,
-    pub sweep_duration_seconds: Option<f64>,
-}
-
-fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
-    GaugeVec::new(Opts::new(name, help), labels).expect("metric definitions are valid")
-}
-
-impl Snapshot {
-    /// Renders the snapshot as metric families (done once per sweep, not per scrape).
-    pub fn families(&self) -> Vec<MetricFamily> {
-        let fresh = "as of the latest complete sweep of the fleet";
-        let sessions = gauge(
-            "gamelift_game_sessions",
-            "Game sessions by status and status reason, as of the latest complete sweep of the fleet: the statuses in sweep.live_statuses (default ACTIVE) every sweep.interval, the others (ACTIVATING and TERMINATING last seconds; TERMINATED and ERROR stay visible for 30 days) every sweep.history_interval.",
-            &["fleet_id", "location", "status", "status_reason"],
-        );
-        let players = gauge(
-            "gamelift_game_session_players",
-            &format!("Players in ACTIVE game sessions (sum of CurrentPlayerSessionCount), {fresh}."),
-            &["fleet_id", "location"],
-        );
-        let slots = gauge(
-            "gamelift_game_session_player_slots",
-            &format!("Player slots of ACTIVE game sessions (sum of MaximumPlayerSessionCount), {fresh}."),
-            &["fleet_id", "location"],
-        );
-        let open = gauge(
-            "gamelift_game_session_open_slots",
-            &format!("Free player slots in ACTIVE game sessions that accept new players (policy ACCEPT_ALL), {fresh}."),
-            &["fleet_id", "location"],
-        );
-        let occupancy = gauge(
-            "gamelift_game_sessions_by_occupancy",
-            &format!("ACTIVE game sessions that are empty (0 players), partial, or full (current >= maximum), {fresh}."),
-            &["fleet_id", "location", "occupancy"],
-        );
-        let interruptions = IntCounterVec::new(
-            Opts::new(
-                "gamelift_game_session_interruptions_total",
-                "Distinct game sessions terminated with StatusReason INTERRUPTED (spot capacity reclaimed) that ended after the exporter started; updated by every full sweep (sweep.history_interval).",
-            ),
-            &["fleet_id", "location"],
-        )
-        .expect("metric definitions are valid");
-        let last_interruption = gauge(
-            "gamelift_game_session_last_interruption_timestamp_seconds",
-            "TerminationTime of the newest INTERRUPTED game session still visible (Unix seconds), as of the latest full sweep.",
-            &["fleet_id", "location"],
-        );
-        let info = gauge(
-            "gamelift_fleet_info",
-            "Fleet metadata; always 1. fleet_type is SPOT or ON_DEMAND. Refreshed by fleet discovery.",
-            &[
-                "fleet_id",
-                "fleet_name",
-                "fleet_type",
-                "compute_type",
-                "home_region",
-            ],
-        );
-        let up = gauge(
-            "gamelift_exporter_fleet_up",
-            "1 if the latest sweep of the fleet completed, 0 if it failed (its other series then keep their last good values).",
-            &["fleet_id"],
-        );
-        let last_success = gauge(
-            "gamelift_exporter_fleet_last_success_timestamp_seconds",
-            "End time of the fleet's latest complete sweep (Unix seconds).",
-            &["fleet_id"],
-        );
-        let duration = gauge(
-            "gamelift_exporter_sweep_duration_seconds",
-            "Wall-clock duration of the latest sweep of all fleets, in seconds.",
-            &[],
-        );
-
-        for view in &self.fleets {
-            let f = &view.fleet;
-            let id = f.fleet_id.as_str();
-            info.with_label_values(&[id, &f.name, &f.fleet_type, &f.compute_type, &f.home_region])
-                .set(1.0);
-            up.with_label_values(&[id]).set(if view.up { 1.0 } else { 0.0 });
-            if let Some(seconds) = view.last_success_seconds {
-                last_success.with_label_values(&[id]).set(seconds);
-            }
-            for (location, count) in &view.interruptions {
-                interruptions.with_label_values(&[id, location]).inc_by(*count);
-            }
-            let Some(locations) = &view.sessions else { continue };
-            for (location, (live, history)) in locations {
-                let loc = location.as_str();
-                for status in STATUSES {
-                    sessions.with_label_values(&[id, loc, status, ""]).set(0.0);
-                }
-                for ((status, reason), count) in live.sessions.iter().chain(history.sessions.iter()) {
-                    sessions
-                        .with_label_values(&[id, loc, status, reason])
-                        .set(*count as f64);
-                }
-                players.with_label_values(&[id, loc]).set(live.players as f64);
-                slots.with_label_values(&[id, loc]).set(live.player_slots as f64);
-                open.with_label_values(&[id, loc]).set(live.open_slots as f64);
-                for (name, value) in [
-                    ("empty", live.empty),
-                    ("partial", live.partial),
-                    ("full", live.full),
-                ] {
-                    occupancy.with_label_values(&[id, loc, name]).set(value as f64);
-                }
-                if let Some(ms) = history.last_interruption_ms {
-                    last_interruption
-                        .with_label_values(&[id, loc])
-                        .set(ms as f64 / 1000.0);
-                }
-            }
+impl Family {
+    fn new(
+        name: &'static str,
+        kind: &'static str,
+        labels: &'static [&'static str],
+        help: impl Into<String>,
+    ) -> Self {
+        Family {
+            name,
+            help: help.into(),
+            kind,
+            labels,
+            samples: BTreeMap::new(),
         }
-        if let Some(seconds) = self.sweep_duration_seconds {
-            duration.with_label_values::<&str>(&[]).set(seconds);
+    }
+
+    fn set(&mut self, values: &[&str], value: f64) {
+        debug_assert_eq!(values.len(), self.labels.len(), "{}", self.name);
+        self.samples
+            .insert(values.iter().map(|v| v.to_string()).collect(), value);
+    }
+
+    fn add(&mut self, values: &[&str], value: f64) {
+        *self
+            .samples
+            .entry(values.iter().map(|v| v.to_string()).collect())
+            .or_insert(0.0) += value;
+    }
+
+    fn write(&self, out: &mut String) {
+        if self.samples.is_empty() {
+            return;
         }
-        let collectors: [&dyn Collector; 11] = [
-            &sessions,
-            &players,
-            &slots,
-            &open,
-            &occupancy,
-            &interruptions,
-            &last_interruption,
-            &info,
-            &up,
-            &last_success,
-            &duration,
-        ];
-        collectors
+        let help = self.help.replace('\\', "\\\\").replace('\n', "\\n");
+        let _ = writeln!(out, "# HELP {} {help}", self.name);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
+        for (values, value) in &self.samples {
+            out.push_str(self.name);
+            if !values.is_empty() {
+                out.push('{');
+                for (i, (label, v)) in self.labels.iter().zip(values).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+                    let _ = write!(out, "{label}=\"{escaped}\"");
+                }
+                out.push('}');
+            }
+            let _ = writeln!(out, " {}", number(*value));
+        }
+    }
+}
+
+/// A sample value as the exposition format writes it.
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        value.to_string()
+    }
+}
+
+const FLEET: &[&str] = &["fleet_id"];
+const FLEET_LOCATION: &[&str] = &["fleet_id", "location"];
+
+/// Renders every fleet; returns the text and when it must be rendered again at the latest (the
+/// moment the next fleet turns stale), in epoch ms.
+pub fn render(
+    fleets: &BTreeMap<String, FleetRecord>,
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> (String, Option<i64>) {
+    let live_fresh = "as of the fleet's latest complete live pass (every sweep.interval)";
+    let mut sessions = Family::new(
+        "gamelift_game_sessions",
+        "gauge",
+        &["fleet_id", "location", "status", "status_reason"],
+        format!("Game sessions by status and status reason. The statuses in sweep.live_statuses (default ACTIVE, ACTIVATING, TERMINATING) are {live_fresh}; TERMINATED and ERROR (visible for 30 days) are as of the fleet's latest complete full pass, at most sweep.history_interval plus that pass's duration old: see gamelift_exporter_fleet_last_full_pass_timestamp_seconds."),
+    );
+    let mut players = Family::new(
+        "gamelift_game_session_players",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Players in ACTIVE game sessions (sum of CurrentPlayerSessionCount), {live_fresh}."),
+    );
+    let mut slots = Family::new(
+        "gamelift_game_session_player_slots",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Player slots of ACTIVE game sessions (sum of MaximumPlayerSessionCount), {live_fresh}."),
+    );
+    let mut open = Family::new(
+        "gamelift_game_session_open_slots",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Free player slots in ACTIVE game sessions that accept new players (policy ACCEPT_ALL), {live_fresh}."),
+    );
+    let mut occupancy = Family::new(
+        "gamelift_game_sessions_by_occupancy",
+        "gauge",
+        &["fleet_id", "location", "occupancy"],
+        format!("ACTIVE game sessions that are empty (0 players), partial, or full (current >= maximum), {live_fresh}."),
+    );
+    let mut last_interruption = Family::new(
+        "gamelift_game_session_last_interruption_timestamp_seconds",
+        "gauge",
+        FLEET_LOCATION,
+        "TerminationTime of the newest INTERRUPTED game session (Unix seconds): set by the live pass that finds it, and by every full pass from the sessions still visible.",
+    );
+    let mut interruptions = Family::new(
+        "gamelift_game_session_interruptions_total",
+        "counter",
+        FLEET_LOCATION,
+        "Distinct game sessions ended with StatusReason INTERRUPTED (spot capacity reclaimed) since counting started (the exporter's start, or the first start recorded in state.path); counted by the live pass after an INSTANCE_INTERRUPTED event, else by the next full pass; never twice.",
+    );
+    let mut ended = Family::new(
+        "gamelift_game_sessions_ended_total",
+        "counter",
+        FLEET_LOCATION,
+        "Game sessions that left ACTIVE between two consecutive live passes of the fleet, since the exporter started.",
+    );
+    let mut events = Family::new(
+        "gamelift_fleet_events_total",
+        "counter",
+        &["fleet_id", "event_code"],
+        "Fleet events read from DescribeFleetEvents since counting started, by event code; each event adds its Count (1 when absent). Read by every live pass.",
+    );
+    let mut info = Family::new(
+        "gamelift_fleet_info",
+        "gauge",
+        &[
+            "fleet_id",
+            "fleet_name",
+            "fleet_type",
+            "compute_type",
+            "home_region",
+        ],
+        "Fleet metadata; always 1. fleet_type is SPOT, ON_DEMAND or UNKNOWN. Refreshed by fleet discovery.",
+    );
+    let mut up = Family::new(
+        "gamelift_exporter_fleet_up",
+        "gauge",
+        FLEET,
+        "1 if the fleet's latest live pass completed and is younger than sweep.stale_after; 0 if it failed (its series then keep their last complete values) or is stale (its session series are then dropped).",
+    );
+    let mut last_success = Family::new(
+        "gamelift_exporter_fleet_last_success_timestamp_seconds",
+        "gauge",
+        FLEET,
+        "End time of the fleet's latest complete live pass (Unix seconds).",
+    );
+    let mut last_full = Family::new(
+        "gamelift_exporter_fleet_last_full_pass_timestamp_seconds",
+        "gauge",
+        FLEET,
+        "End time of the fleet's latest complete full pass over its terminated history (Unix seconds): the age of its TERMINATED and ERROR counts.",
+    );
+    let mut pass_duration = Family::new(
+        "gamelift_exporter_fleet_pass_duration_seconds",
+        "gauge",
+        &["fleet_id", "pass"],
+        "Wall-clock duration of the fleet's latest complete pass, live or full, in seconds.",
+    );
+    let mut sweep_duration = Family::new(
+        "gamelift_exporter_sweep_duration_seconds",
+        "gauge",
+        &[],
+        "Duration of the slowest of the fleets' latest complete live passes, in seconds; it should stay well below sweep.interval.",
+    );
+
+    let mut valid_until: Option<i64> = None;
+    let mut slowest: Option<f64> = None;
+    for record in fleets.values() {
+        let f = &record.fleet;
+        let id = f.fleet_id.as_str();
+        info.set(
+            &[id, &f.name, &f.fleet_type, &f.compute_type, &f.home_region],
+            1.0,
+        );
+        let fresh_until = record.last_success_ms.map(|t| t + stale_after_ms);
+        let fresh = fresh_until.is_some_and(|t| t > now_ms);
+        if fresh {
+            valid_until =
+                Some(valid_until.map_or(fresh_until.unwrap_or(0), |v| v.min(fresh_until.unwrap_or(v))));
+        }
+        up.set(&[id], if record.up && fresh { 1.0 } else { 0.0 });
+        if let Some(ms) = record.last_success_ms {
+            last_success.set(&[id], ms as f64 / 1000.0);
+        }
+        if let Some(ms) = record.last_full_pass_ms {
+            last_full.set(&[id], ms as f64 / 1000.0);
+        }
+        if let Some(seconds) = record.live_duration_seconds {
+            pass_duration.set(&[id, "live"], seconds);
+            slowest = Some(slowest.map_or(seconds, |s: f64| s.max(seconds)));
+        }
+        if let Some(seconds) = record.full_duration_seconds {
+            pass_duration.set(&[id, "full"], seconds);
+        }
+        for (location, value) in record.interruptions.iter() {
+            interruptions.set(&[id, location], value as f64);
+        }
+        for (location, value) in record.ended.iter() {
+            ended.set(&[id, location], value as f64);
+        }
+        for (code, value) in record.events.iter() {
+            events.set(&[id, code], value as f64);
+        }
+        let (true, Some(live)) = (fresh, &record.live) else {
+            continue;
+        };
+        for (location, ms) in &record.last_interruption_ms {
+            last_interruption.set(&[id, location], *ms as f64 / 1000.0);
+        }
+        let history = record.history.as_ref();
+        let mut statuses: Vec<&str> = live.statuses.iter().map(String::as_str).collect();
+        if history.is_some() {
+            statuses.extend(STATUSES.iter().filter(|s| !crate::aggregate::is_live(s)));
+        }
+        let locations: BTreeSet<&str> = f
+            .locations
             .iter()
-            .flat_map(|c| c.collect())
-            .filter(|f| !f.get_metric().is_empty())
-            .collect()
-    }
-}
-
-/// Holds the current snapshot, rendered once per sweep to exposition text; scrapes copy a
-/// reference to it instead of rebuilding and re-encoding every series.
-#[derive(Clone, Default)]
-pub struct Published {
-    text: Arc<RwLock<Bytes>>,
-}
-
-impl Published {
-    pub fn new() -> Published {
-        Published::default()
-    }
-
-    /// Makes `snapshot` the one scrapes see, in one step.
-    pub fn publish(&self, snapshot: &Snapshot) {
-        let mut text = Vec::new();
-        TextEncoder::new()
-            .encode(&snapshot.families(), &mut text)
-            .expect("encoding well-formed metric families cannot fail");
-        *self.text.write().unwrap_or_else(|p| p.into_inner()) = Bytes::from(text);
-    }
-
-    /// The current snapshot's exposition text.
-    pub fn text(&self) -> Bytes {
-        self.text.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-/// Serves another collector's results for up to `max_age`: process metrics read several
-/// `/proc` files, which would otherwise dominate the cost of a scrape under many scrapers.
-pub struct Cached<C> {
-    inner: C,
-    max_age: Duration,
-    cache: Mutex<Option<(Instant, Vec<MetricFamily>)>>,
-}
-
-impl<C: Collector> Cached<C> {
-    pub fn new(inner: C, max_age: Duration) -> Self {
-        Cached {
-            inner,
-            max_age,
-            cache: Mutex::new(None),
-        }
-    }
-}
-
-impl<C: Collector> Collector for Cached<C> {
-    fn desc(&self) -> Vec<&Desc> {
-        self.inner.desc()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        match &*cache {
-            Some((at, families)) if at.elapsed() < self.max_age => families.clone(),
-            _ => {
-                let families = self.inner.collect();
-                *cache = Some((Instant::now(), families.clone()));
-                families
+            .map(String::as_str)
+            .chain(live.locations.keys().map(String::as_str))
+            .chain(
+                history
+                    .iter()
+                    .flat_map(|h| h.locations.keys().map(String::as_str)),
+            )
+            .collect();
+        for location in locations {
+            for status in &statuses {
+                sessions.set(&[id, location, status, ""], 0.0);
+            }
+            let totals = live.locations.get(location).cloned().unwrap_or_default();
+            for ((status, reason), count) in &totals.sessions {
+                sessions.set(&[id, location, status, reason], *count as f64);
+            }
+            if let Some(past) = history.and_then(|h| h.locations.get(location)) {
+                for ((status, reason), count) in &past.sessions {
+                    sessions.add(&[id, location, status, reason], *count as f64);
+                }
+            }
+            players.set(&[id, location], totals.players as f64);
+            slots.set(&[id, location], totals.player_slots as f64);
+            open.set(&[id, location], totals.open_slots as f64);
+            for (name, value) in [
+                ("empty", totals.empty),
+                ("partial", totals.partial),
+                ("full", totals.full),
+            ] {
+                occupancy.set(&[id, location, name], value as f64);
             }
         }
+    }
+    if let Some(seconds) = slowest {
+        sweep_duration.set(&[], seconds);
+    }
+    let mut families = [
+        info,
+        events,
+        sessions,
+        last_interruption,
+        interruptions,
+        open,
+        slots,
+        players,
+        ended,
+        occupancy,
+        last_full,
+        last_success,
+        pass_duration,
+        up,
+        sweep_duration,
+    ];
+    families.sort_by_key(|f| f.name);
+    let mut out = String::new();
+    for family in &families {
+        family.write(&mut out);
+    }
+    (out, valid_until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_are_written_with_sorted_escaped_labels() {
+        let mut family = Family::new("x_total", "counter", &["a", "b"], "Help with \\ and\nnewline.");
+        family.set(&["z", "1"], 2.0);
+        family.set(&["a", "q\"uote\\"], 1.5);
+        let mut out = String::new();
+        family.write(&mut out);
+        assert_eq!(
+            out,
+            "# HELP x_total Help with \\\\ and\\nnewline.\n# TYPE x_total counter\nx_total{a=\"a\",b=\"q\\\"uote\\\\\"} 1.5\nx_total{a=\"z\",b=\"1\"} 2\n"
+        );
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(1_764_590_000.125), "1764590000.125");
     }
 }

@@ -1,192 +1,463 @@
-//! One fleet's sweep: paging `DescribeGameSessions` to the end and aggregating page by page.
+//! One fleet's passes: what they ask GameLift, and what they publish.
 //!
-//! # Why two kinds of pass
-//! Terminated sessions stay visible for 30 days, so an unfiltered listing of a busy fleet is
-//! mostly history, and re-reading it every minute would cost our users' API quota in proportion
-//! to a month of traffic. So:
-//! - a **live pass** (every `sweep.interval`) lists only `StatusFilter` = each of
-//!   `sweep.live_statuses` (default ACTIVE alone): its cost follows the live sessions, whatever
-//!   the history. ACTIVATING and TERMINATING are, in AWS's words, "transitory and used for only
-//!   very brief periods of time"; listing each costs at least one more call per fleet per sweep,
-//!   so by default they are counted by full passes only;
-//! - a **full pass** (every `sweep.history_interval`, and first) lists without a filter and so
-//!   sees every status, TERMINATED and ERROR included (ERROR cannot be filtered on), which feed
-//!   the terminated counts, the interruption counter and the last-interruption timestamp.
+//! # Live pass (every `sweep.interval`)
+//! 1. `DescribeGameSessions` with `StatusFilter` = each of `sweep.live_statuses` (default ACTIVE,
+//!    ACTIVATING, TERMINATING), paged to the end: the live numbers, and the fleet's ACTIVE
+//!    session ids (hashed) with their location and `ComputeName`. Its cost follows the live
+//!    sessions, never the 30-day history.
+//! 2. `DescribeFleetEvents` from the fleet's high-water mark (minus an overlap, deduplicated by
+//!    `EventId`): new events, `INSTANCE_INTERRUPTED` among them, on their own API quota.
+//! 3. The sessions that left ACTIVE since the previous pass are counted; those that sat on an
+//!    instance spot reclaimed are looked up with `DescribeGameSessionDetails` (at most
+//!    `sweep.max_session_lookups`), and the INTERRUPTED ones counted at once.
 //!
-//! A pass that fails part-way returns an error and nothing else: partial totals never leave it.
+//! A live pass that fails in steps 1 or 2 publishes nothing (the fleet goes down and keeps its
+//! last complete numbers); a failed lookup only leaves its session for the next pass.
+//!
+//! # Full pass (every `sweep.history_interval`, in the background)
+//! One unfiltered listing (ERROR cannot be filtered on), which is mostly the terminated
+//! history: TERMINATED and ERROR counts, the newest interruption per location, and every
+//! interrupted session the live path missed. It is paced by its own share of the budget, is
+//! applied only when complete, and after a failed page resumes from the last good `NextToken`.
 
-use crate::aggregate::{is_live, HistoryTotals, LiveTotals, SessionFacts};
-use crate::aws::{FailureReason, RegionClient};
+use crate::aggregate::{is_live, HistoryTotals, SessionFacts};
+use crate::aws::{self, FailureReason, RegionClient};
+use crate::budget::Lane;
+use crate::config::Config;
+use crate::discovery::Fleet;
+use crate::store::{HistoryOutcome, HistoryView, Interruption, LiveOutcome, LiveView, Store};
+use crate::tracking::{session_key, LiveSet, LiveTracker, Lookup, INSTANCE_INTERRUPTED};
 use aws_sdk_gamelift::types::{GameSession, GameSessionStatus, PlayerSessionCreationPolicy};
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pass {
-    Live,
-    Full,
+/// A call that failed after its retries, and so the pass.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} failed ({reason}): {message}")]
+pub struct PassError {
+    pub operation: &'static str,
+    pub reason: FailureReason,
+    pub message: String,
 }
 
-impl Pass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pass::Live => "live",
-            Pass::Full => "full",
+impl PassError {
+    fn of<E>(operation: &'static str, error: &aws_sdk_gamelift::error::SdkError<E>) -> PassError
+    where
+        E: aws_sdk_gamelift::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        PassError {
+            operation,
+            reason: FailureReason::of(error),
+            message: aws::describe(error),
         }
     }
 }
 
-/// An INTERRUPTED session not counted before.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interruption {
-    pub session_key: u64,
-    pub location: String,
-    /// TerminationTime, or the time it was first seen when it has none (epoch ms).
-    pub ended_ms: i64,
-}
-
-/// What a completed pass found.
-#[derive(Debug, Clone, Default)]
-pub struct PassResult {
-    pub live: BTreeMap<String, LiveTotals>,
-    /// Only for full passes.
-    pub history: Option<BTreeMap<String, HistoryTotals>>,
-    pub interruptions: Vec<Interruption>,
-    /// DescribeGameSessions calls made (SDK retries not included).
-    pub calls: u64,
+/// What a live pass did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveReport {
+    /// Logical calls (pages) by operation; retries are in the API counters.
+    pub calls: BTreeMap<&'static str, u64>,
     pub sessions_seen: u64,
+    pub new_events: u64,
+    pub interruptions_found: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("DescribeGameSessions failed after {calls} calls ({reason}): {message}")]
-pub struct SweepError {
-    pub reason: FailureReason,
-    pub message: String,
-    pub calls: u64,
+/// How long interrupted instances and ended sessions are kept in mind: long enough for the
+/// two-minute spot notice, an event recorded late, and a couple of live passes.
+pub fn interruption_window(config: &Config) -> Duration {
+    (config.sweep.interval * 3).max(Duration::from_secs(600))
 }
 
-/// What the interruption counter already knows about a fleet.
-pub struct InterruptionLedger<'a> {
-    /// Sessions counted so far (keyed by a hash of the session ARN).
-    pub counted: &'a HashMap<u64, i64>,
-    /// Only sessions that ended after this instant (the exporter's start, epoch ms) count.
-    pub since_ms: i64,
-    /// The first full pass of a fleet only sets the baseline for sessions without TerminationTime.
-    pub baseline: bool,
-    pub now_ms: i64,
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// A stable key for a session id, so the ledger does not keep ARNs.
-pub fn session_key(game_session_id: &str) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    game_session_id.hash(&mut hasher);
-    hasher.finish()
+fn facts<'a>(session: &'a GameSession, home_region: &'a str) -> SessionFacts<'a> {
+    SessionFacts {
+        location: session.location().unwrap_or(home_region),
+        status: session.status().map_or("UNKNOWN", GameSessionStatus::as_str),
+        status_reason: session.status_reason().map_or("", |r| r.as_str()),
+        current_players: i64::from(session.current_player_session_count().unwrap_or(0)),
+        max_players: i64::from(session.maximum_player_session_count().unwrap_or(0)),
+        accept_all: session.player_session_creation_policy() == Some(&PlayerSessionCreationPolicy::AcceptAll),
+        termination_ms: session.termination_time().and_then(|t| t.to_millis().ok()),
+    }
 }
 
-/// Runs one pass over a fleet.
-pub async fn sweep_fleet(
+/// Guards against a service that hands out the same NextToken twice (an endless loop).
+fn next_token(
+    previous: &Option<String>,
+    next: Option<&str>,
+    operation: &'static str,
+) -> Result<Option<String>, PassError> {
+    let next = next.map(str::to_string);
+    if next.is_some() && next == *previous {
+        return Err(PassError {
+            operation,
+            reason: FailureReason::Other,
+            message: "the API returned the same NextToken twice; stopping to avoid a loop".into(),
+        });
+    }
+    Ok(next)
+}
+
+/// What the reading part of a live pass found, before anything is changed.
+struct LiveRead {
+    view: LiveView,
+    live: LiveSet,
+    cursor: crate::tracking::EventCursor,
+    events: Vec<(String, u64)>,
+    reclaimed: Vec<String>,
+}
+
+/// Runs one live pass and publishes it. The reading part must finish by `deadline`
+/// (`sweep.timeout`); on error nothing is published and `tracker` is as it was (the caller marks
+/// the fleet down). Lookups run only while the deadline allows.
+pub async fn live_pass(
     client: &RegionClient,
-    fleet_id: &str,
-    home_region: &str,
-    pass: Pass,
-    page_size: u32,
-    live_statuses: &[String],
-    ledger: &InterruptionLedger<'_>,
-) -> Result<PassResult, SweepError> {
-    let filters: Vec<Option<&str>> = match pass {
-        Pass::Live => live_statuses.iter().map(|s| Some(s.as_str())).collect(),
-        Pass::Full => vec![None],
+    store: &Store,
+    config: &Config,
+    fleet: &Fleet,
+    tracker: &mut LiveTracker,
+    deadline: tokio::time::Instant,
+) -> Result<LiveReport, PassError> {
+    let started = Instant::now();
+    let mut report = LiveReport::default();
+    let read = tokio::time::timeout_at(deadline, read_live(client, store, config, fleet, &mut report))
+        .await
+        .map_err(|_| PassError {
+            operation: "live pass",
+            reason: FailureReason::Timeout,
+            message: format!(
+                "did not finish within sweep.timeout ({})",
+                crate::duration::format(config.sweep.timeout)
+            ),
+        })??;
+    let LiveRead {
+        view,
+        live,
+        cursor,
+        events,
+        reclaimed,
+    } = read;
+
+    // Everything the pass must read has been read: from here on it only adds.
+    let now = now_ms();
+    let window = interruption_window(config).as_millis() as i64;
+    let ended = tracker.advance(live, now, window);
+    tracker.note_interruptions(reclaimed.iter().map(String::as_str), now, window);
+    let candidates = tracker.candidates(config.sweep.max_session_lookups as usize, |key| {
+        store.is_counted(&fleet.fleet_id, key)
+    });
+    let mut interruptions = Vec::new();
+    for (key, id) in candidates {
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        let found = client
+            .call(Lane::Live, || {
+                client
+                    .client
+                    .describe_game_session_details()
+                    .fleet_id(&fleet.fleet_id)
+                    .game_session_id(&id)
+                    .send()
+            })
+            .await;
+        *report.calls.entry("DescribeGameSessionDetails").or_default() += 1;
+        let lookup = match found {
+            Ok(output) => match output
+                .game_session_details()
+                .first()
+                .and_then(|d| d.game_session())
+            {
+                Some(session) => lookup_outcome(session, &fleet.home_region),
+                None => Lookup::NotInterrupted,
+            },
+            Err(error) if FailureReason::of(&error) == FailureReason::NotFound => Lookup::NotInterrupted,
+            Err(error) => {
+                // The session stays a candidate; the next pass, or the full pass, counts it.
+                tracing::warn!(fleet_id = %fleet.fleet_id, error = %aws::describe(&error), "session lookup failed; trying again next pass");
+                break;
+            }
+        };
+        tracker.settle(key, &lookup);
+        if let Lookup::Interrupted {
+            location,
+            termination_ms,
+        } = lookup
+        {
+            report.interruptions_found += 1;
+            interruptions.push(Interruption {
+                key,
+                location,
+                termination_ms,
+            });
+        }
+    }
+    store.apply_live(
+        &fleet.fleet_id,
+        LiveOutcome {
+            view,
+            ended,
+            events,
+            interruptions,
+            cursor: Some(cursor),
+            duration_seconds: started.elapsed().as_secs_f64(),
+        },
+    );
+    Ok(report)
+}
+
+/// The reading part of a live pass: the listings of the live statuses, then the new events.
+async fn read_live(
+    client: &RegionClient,
+    store: &Store,
+    config: &Config,
+    fleet: &Fleet,
+    report: &mut LiveReport,
+) -> Result<LiveRead, PassError> {
+    let page_size = config.sweep.page_size as i32;
+    let mut view = LiveView {
+        statuses: config.sweep.live_statuses.clone(),
+        locations: BTreeMap::new(),
     };
-    let mut result = PassResult::default();
-    let mut history: BTreeMap<String, HistoryTotals> = BTreeMap::new();
-    for filter in filters {
+    // Only capacity that spot can reclaim needs the ids for lookups.
+    let mut live = LiveSet::new(fleet.fleet_type != "ON_DEMAND");
+
+    for status in &config.sweep.live_statuses {
         let mut token: Option<String> = None;
         loop {
-            client.budget.acquire().await;
-            result.calls += 1;
             let page = client
-                .client
-                .describe_game_sessions()
-                .fleet_id(fleet_id)
-                .set_status_filter(filter.map(str::to_string))
-                .limit(page_size as i32)
-                .set_next_token(token.clone())
-                .send()
+                .call(Lane::Live, || {
+                    client
+                        .client
+                        .describe_game_sessions()
+                        .fleet_id(&fleet.fleet_id)
+                        .status_filter(status)
+                        .limit(page_size)
+                        .set_next_token(token.clone())
+                        .send()
+                })
                 .await
-                .map_err(|error| SweepError {
-                    reason: FailureReason::of(&error),
-                    message: crate::aws::describe(&error),
-                    calls: result.calls,
-                })?;
+                .map_err(|e| PassError::of("DescribeGameSessions", &e))?;
+            *report.calls.entry("DescribeGameSessions").or_default() += 1;
             for session in page.game_sessions() {
-                result.sessions_seen += 1;
-                let status = session.status().map_or("UNKNOWN", GameSessionStatus::as_str);
-                let reason = session.status_reason().map_or("", |r| r.as_str());
-                let location = session.location().unwrap_or(home_region);
-                let facts = SessionFacts {
-                    location,
-                    status,
-                    status_reason: reason,
-                    current_players: i64::from(session.current_player_session_count().unwrap_or(0)),
-                    max_players: i64::from(session.maximum_player_session_count().unwrap_or(0)),
-                    accept_all: session.player_session_creation_policy()
-                        == Some(&PlayerSessionCreationPolicy::AcceptAll),
-                    termination_ms: session.termination_time().and_then(|t| t.to_millis().ok()),
-                };
-                if is_live(status) {
-                    result.live.entry(location.to_string()).or_default().add(&facts);
-                } else if pass == Pass::Full {
-                    history.entry(location.to_string()).or_default().add(&facts);
-                    if reason == "INTERRUPTED" {
-                        note_interruption(&mut result, session, location, &facts, ledger);
-                    }
+                report.sessions_seen += 1;
+                let facts = facts(session, &fleet.home_region);
+                // A filtered listing returns only that status; anything else is a session that
+                // changed between pages and belongs to the listing of its new status.
+                if facts.status != status {
+                    continue;
+                }
+                view.locations
+                    .entry(facts.location.to_string())
+                    .or_default()
+                    .add(&facts);
+                if let Some(id) = session.game_session_id() {
+                    live.insert(
+                        id,
+                        facts.location,
+                        session.compute_name(),
+                        facts.status == "ACTIVE",
+                    );
                 }
             }
-            let next = page.next_token().map(str::to_string);
-            if next.is_some() && next == token {
-                return Err(SweepError {
-                    reason: FailureReason::Other,
-                    message: "the API returned the same NextToken twice; stopping to avoid a loop".into(),
-                    calls: result.calls,
-                });
-            }
-            token = next;
+            token = next_token(&token, page.next_token(), "DescribeGameSessions")?;
             if token.is_none() {
                 break;
             }
         }
     }
-    if pass == Pass::Full {
-        result.history = Some(history);
+
+    let since = store.since_ms();
+    let mut cursor = store.event_cursor(&fleet.fleet_id);
+    let mut events: Vec<(String, u64)> = Vec::new();
+    let mut reclaimed: Vec<String> = Vec::new();
+    let mut token: Option<String> = None;
+    let from = aws_sdk_gamelift::primitives::DateTime::from_millis(cursor.poll_from_ms());
+    loop {
+        let page = client
+            .call(Lane::Live, || {
+                client
+                    .client
+                    .describe_fleet_events()
+                    .fleet_id(&fleet.fleet_id)
+                    .start_time(from)
+                    .limit(page_size)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| PassError::of("DescribeFleetEvents", &e))?;
+        *report.calls.entry("DescribeFleetEvents").or_default() += 1;
+        for event in page.events() {
+            let (Some(code), Some(at)) = (
+                event.event_code(),
+                event.event_time().and_then(|t| t.to_millis().ok()),
+            ) else {
+                continue;
+            };
+            // An event without an id cannot be deduplicated; its contents stand in for one.
+            let id = event.event_id().map_or_else(
+                || {
+                    format!(
+                        "{}/{}/{at}",
+                        code.as_str(),
+                        event.resource_id().unwrap_or_default()
+                    )
+                },
+                str::to_string,
+            );
+            let Some(counts) = cursor.accept(&id, at, since) else {
+                continue;
+            };
+            if counts {
+                report.new_events += 1;
+                events.push((
+                    code.as_str().to_string(),
+                    event.count().map_or(1, |c| c.max(0) as u64),
+                ));
+            }
+            if code.as_str() == INSTANCE_INTERRUPTED {
+                if let Some(instance) = event.resource_id() {
+                    reclaimed.push(instance.to_string());
+                }
+            }
+        }
+        token = next_token(&token, page.next_token(), "DescribeFleetEvents")?;
+        if token.is_none() {
+            break;
+        }
     }
-    Ok(result)
+    cursor.prune();
+    Ok(LiveRead {
+        view,
+        live,
+        cursor,
+        events,
+        reclaimed,
+    })
 }
 
-fn note_interruption(
-    result: &mut PassResult,
-    session: &GameSession,
-    location: &str,
-    facts: &SessionFacts,
-    ledger: &InterruptionLedger,
-) {
-    let Some(id) = session.game_session_id() else {
-        return;
-    };
-    let key = session_key(id);
-    if ledger.counted.contains_key(&key) {
-        return;
+fn lookup_outcome(session: &GameSession, home_region: &str) -> Lookup {
+    let facts = facts(session, home_region);
+    if facts.status_reason == "INTERRUPTED" {
+        Lookup::Interrupted {
+            location: facts.location.to_string(),
+            termination_ms: facts.termination_ms,
+        }
+    } else if is_live(facts.status) {
+        Lookup::StillEnding
+    } else {
+        Lookup::NotInterrupted
     }
-    let ended_ms = match facts.termination_ms {
-        Some(ended) if ended > ledger.since_ms => ended,
-        Some(_) => return,
-        // No TerminationTime: first sighting is the time, except in the baseline pass, which
-        // would otherwise count a month of history on every restart.
-        None if ledger.baseline => return,
-        None => ledger.now_ms,
-    };
-    result.interruptions.push(Interruption {
-        session_key: key,
-        location: location.to_string(),
-        ended_ms,
-    });
+}
+
+/// A full pass in progress: what it has read so far and where to go on.
+#[derive(Debug, Clone)]
+pub struct HistoryProgress {
+    token: Option<String>,
+    totals: BTreeMap<String, HistoryTotals>,
+    interruptions: Vec<Interruption>,
+    started_ms: i64,
+    started: Instant,
+    pub pages: u64,
+}
+
+impl HistoryProgress {
+    pub fn new() -> HistoryProgress {
+        HistoryProgress {
+            token: None,
+            totals: BTreeMap::new(),
+            interruptions: Vec::new(),
+            started_ms: now_ms(),
+            started: Instant::now(),
+            pages: 0,
+        }
+    }
+}
+
+impl Default for HistoryProgress {
+    fn default() -> Self {
+        HistoryProgress::new()
+    }
+}
+
+/// Reads the fleet's whole listing from where `progress` stands and publishes it when complete.
+/// On error `progress` keeps the last good position, so that calling again resumes there; a
+/// token the service no longer accepts restarts the pass from the beginning.
+pub async fn full_pass(
+    client: &RegionClient,
+    store: &Store,
+    config: &Config,
+    fleet: &Fleet,
+    progress: &mut HistoryProgress,
+) -> Result<u64, PassError> {
+    let page_size = config.sweep.page_size as i32;
+    loop {
+        let token = progress.token.clone();
+        let result = client
+            .call(Lane::History, || {
+                client
+                    .client
+                    .describe_game_sessions()
+                    .fleet_id(&fleet.fleet_id)
+                    .limit(page_size)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            Err(error) if token.is_some() && FailureReason::of(&error) == FailureReason::InvalidRequest => {
+                tracing::warn!(fleet_id = %fleet.fleet_id, pages = progress.pages, error = %aws::describe(&error), "the full pass's NextToken is no longer accepted; starting the pass over");
+                *progress = HistoryProgress::new();
+                continue;
+            }
+            Err(error) => return Err(PassError::of("DescribeGameSessions", &error)),
+        };
+        progress.pages += 1;
+        for session in page.game_sessions() {
+            let facts = facts(session, &fleet.home_region);
+            // Live statuses belong to live passes; a month of history is the rest.
+            if is_live(facts.status) {
+                continue;
+            }
+            progress
+                .totals
+                .entry(facts.location.to_string())
+                .or_default()
+                .add(&facts);
+            if facts.status_reason == "INTERRUPTED" {
+                if let Some(id) = session.game_session_id() {
+                    progress.interruptions.push(Interruption {
+                        key: session_key(id),
+                        location: facts.location.to_string(),
+                        termination_ms: facts.termination_ms,
+                    });
+                }
+            }
+        }
+        progress.token = next_token(&token, page.next_token(), "DescribeGameSessions")?;
+        if progress.token.is_none() {
+            break;
+        }
+    }
+    let done = std::mem::take(progress);
+    store.apply_history(
+        &fleet.fleet_id,
+        HistoryOutcome {
+            view: HistoryView {
+                locations: done.totals,
+            },
+            interruptions: done.interruptions,
+            started_ms: done.started_ms,
+            duration_seconds: done.started.elapsed().as_secs_f64(),
+        },
+    );
+    Ok(done.pages)
 }

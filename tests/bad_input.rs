@@ -56,7 +56,7 @@ fn bad_scenarios_name_file_line_and_field() {
 fn bad_configs_name_file_line_and_field() {
     let cases = [
         ("syntax_error", "3:7: unclosed table, expected `]`"),
-        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `page_size`, `live_statuses`, `concurrency`, `timeout`, `stale_after`"),
+        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `page_size`, `live_statuses`, `history_budget_share`, `max_session_lookups`, `concurrency`, `timeout`, `stale_after`"),
         ("bad_duration", "2:12: field `sweep.interval`: invalid duration \"1 minute\": unexpected ' ', expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\""),
         ("empty_region", "2:10: field `aws.region`: empty region: expected an AWS Region code such as \"us-west-2\""),
         ("invalid_listen", "2:10: field `server.listen`: invalid listen address \"localhost\": expected IP:PORT such as \"0.0.0.0:10319\" or \"[::1]:10319\""),
@@ -65,6 +65,9 @@ fn bad_configs_name_file_line_and_field() {
         ("bad_page_size", "2:13: field `sweep.page_size`: invalid page size 0: expected 1 to 1000"),
         ("region_and_regions", "3:1: field `aws.regions`: set either `region` or `regions`, not both"),
         ("live_statuses_without_active", "2:17: field `sweep.live_statuses`: ACTIVE must be listed: players, slots and occupancy come from it"),
+        ("tiny_rate", "2:27: field `aws.max_requests_per_second`: invalid value 1e-20: expected requests per second from 0.01 to 1000000"),
+        ("bad_share", "2:24: field `sweep.history_budget_share`: invalid share 1: expected a fraction above 0 and below 1"),
+        ("empty_state_path", "2:8: field `state.path`: empty path: expected a file name"),
     ];
     for (name, message) in cases {
         let file = format!("tests/fixtures/configs/{name}.toml");
@@ -88,26 +91,89 @@ fn bad_configs_name_file_line_and_field() {
     );
 }
 
-#[test]
-fn check_config_prints_the_effective_config() {
-    let (code, stdout, stderr) = run(&["--config", "config/gamelift-exporter.toml", "--check-config"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stdout.contains("[server]\nlisten = \"0.0.0.0:10319\""),
-        "{stdout}"
-    );
-    assert!(stdout.contains("interval = \"1m\""), "{stdout}");
-    // The printed config is itself a valid config.
-    let printed = std::env::temp_dir().join(format!("effective-{}.toml", std::process::id()));
-    std::fs::write(&printed, &stdout).unwrap();
-    let (code, again, _) = run(&["--config", printed.to_str().unwrap(), "--check-config"]);
-    assert_eq!((code, again), (Some(0), stdout));
-    std::fs::remove_file(printed).unwrap();
+/// Every `section.key = value` of a TOML document, values as TOML text.
+fn keys(text: &str) -> std::collections::BTreeMap<String, String> {
+    let table: toml::Table = text.parse().expect("valid TOML");
+    let mut out = std::collections::BTreeMap::new();
+    for (section, value) in table {
+        match value {
+            toml::Value::Table(entries) => {
+                for (key, value) in entries {
+                    out.insert(format!("{section}.{key}"), value.to_string());
+                }
+            }
+            other => {
+                out.insert(section, other.to_string());
+            }
+        }
+    }
+    out
+}
 
+#[test]
+fn check_config_prints_every_effective_key_and_round_trips() {
+    let example = "config/gamelift-exporter.toml";
+    let (code, stdout, stderr) = run(&["--config", example, "--check-config"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let printed = keys(&stdout);
+    let written =
+        keys(&std::fs::read_to_string(format!("{}/{example}", env!("CARGO_MANIFEST_DIR"))).unwrap());
+    for key in written.keys() {
+        assert!(
+            printed.contains_key(key),
+            "--check-config leaves out {key}:\n{stdout}"
+        );
+    }
+    // Every key the config has, not only those the example sets: the example's commented keys
+    // are named as unset.
+    for key in [
+        "server.web_config_file",
+        "aws.endpoint_url",
+        "aws.profile",
+        "state.path",
+    ] {
+        assert!(stdout.contains(&format!("# not set: {key}")), "{key}:\n{stdout}");
+    }
+    assert_eq!(
+        printed["sweep.interval"], "\"1m\"",
+        "durations in their canonical form"
+    );
+    assert_eq!(
+        printed["sweep.live_statuses"],
+        "[\"ACTIVE\", \"ACTIVATING\", \"TERMINATING\"]"
+    );
+    // The printed config, loaded again, is the same effective config, and prints the same.
+    let copy = std::env::temp_dir().join(format!("effective-{}.toml", std::process::id()));
+    std::fs::write(&copy, &stdout).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let original = gamelift_exporter::config::Config::load(&root.join(example)).unwrap();
+    let reloaded = gamelift_exporter::config::Config::load(&copy).unwrap();
+    assert_eq!(
+        gamelift_exporter::config::Config {
+            source: None,
+            ..reloaded
+        },
+        gamelift_exporter::config::Config {
+            source: None,
+            ..original
+        }
+    );
+    let (code, again, _) = run(&["--config", copy.to_str().unwrap(), "--check-config"]);
+    assert_eq!((code, again), (Some(0), stdout));
+    std::fs::remove_file(copy).unwrap();
+
+    // Without a file: the defaults, and the Region from the default AWS chain.
     let (code, stdout, _) = run(&["--check-config"]);
     assert_eq!(code, Some(0));
     assert!(
-        stdout.contains("# regions: from the default AWS chain"),
+        stdout.contains("# not set: aws.region and aws.regions (the Region of the default AWS chain)"),
+        "{stdout}"
+    );
+    // Command-line overrides are part of the effective config.
+    let (code, stdout, stderr) = run(&["--check-config", "--web.config.file", "tests/fixtures/web/ok.yml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("web_config_file = \"tests/fixtures/web/ok.yml\""),
         "{stdout}"
     );
 }

@@ -279,69 +279,72 @@ async fn calls_per_sweep_follow_live_sessions_not_history() {
     let page = 7;
     let mut live_calls = Vec::new();
     let all = ["ACTIVE", "ACTIVATING", "TERMINATING"];
-    for (history_factor, statuses) in [(1, &all[..1]), (10, &all[..1]), (1, &all[..])] {
+    for (history_factor, statuses) in [(1, &all[..]), (10, &all[..]), (1, &all[..1])] {
         let sweep = format!("history_interval = \"1h\"\nlive_statuses = {statuses:?}");
         let h = Harness::start(&world(history_factor), &sweep).await;
-        h.exporter.sweep_once().await;
-        // The first sweep discovers (one ListFleets and one DescribeFleetAttributes per Region,
-        // one DescribeFleetLocationAttributes per fleet) and reads everything once.
+        let first = h.exporter.sweep_once().await;
+        // The first round discovers (one ListFleets and one DescribeFleetAttributes per Region,
+        // one DescribeFleetLocationAttributes per fleet), runs a live pass of every fleet, and
+        // one full pass that reads every session once.
         assert_eq!(h.calls("ListFleets"), 2);
         assert_eq!(h.calls("DescribeFleetAttributes"), 2);
         assert_eq!(h.calls("DescribeFleetLocationAttributes"), 3);
         let sessions = h.sim.sessions();
-        let full: usize = [SPOT1, ONDEMAND, SPOT2]
-            .iter()
-            .map(|f| {
-                sessions
-                    .iter()
-                    .filter(|s| s.fleet_id == *f)
-                    .count()
-                    .div_ceil(page)
-                    .max(1)
-            })
-            .sum();
+        let per_fleet = |filter: &dyn Fn(&gamelift_exporter::simulator::SessionRecord) -> bool| -> usize {
+            [SPOT1, ONDEMAND, SPOT2]
+                .iter()
+                .map(|f| {
+                    sessions
+                        .iter()
+                        .filter(|s| s.fleet_id == *f && filter(s))
+                        .count()
+                        .div_ceil(page)
+                        .max(1)
+                })
+                .sum()
+        };
+        let full = per_fleet(&|_| true);
+        let live: usize = statuses.iter().map(|st| per_fleet(&|s| s.status == *st)).sum();
+        assert_eq!(first.full_passes, 3);
         assert_eq!(
-            h.calls("DescribeGameSessions"),
-            full,
-            "first sweep reads every session once"
+            first.full_pass_pages as usize, full,
+            "the full pass reads every session once"
         );
+        assert_eq!(h.calls("DescribeGameSessions"), live + full);
 
-        // Steady state: one paginated listing per fleet and live status (ACTIVE by default).
+        // Steady state: one paginated listing per fleet and live status, one events poll per
+        // fleet; the history is not read again before history_interval.
         h.sim.clear_requests();
         let report = h.exporter.sweep_once().await;
-        let expected: usize = [SPOT1, ONDEMAND, SPOT2]
-            .iter()
-            .flat_map(|f| statuses.iter().map(move |st| (*f, *st)))
-            .map(|(f, st)| {
-                sessions
-                    .iter()
-                    .filter(|s| s.fleet_id == f && s.status == st)
-                    .count()
-                    .div_ceil(page)
-                    .max(1)
-            })
-            .sum();
         let requests = h.sim.requests();
         assert_eq!(
-            requests.len(),
-            expected,
-            "only DescribeGameSessions, once per page"
+            h.calls("DescribeGameSessions"),
+            live,
+            "once per page of a live status"
         );
+        assert_eq!(h.calls("DescribeFleetEvents"), 3, "once per fleet");
+        assert_eq!(requests.len(), live + 3, "nothing else");
         assert!(requests
             .iter()
-            .all(|r| r.operation == "DescribeGameSessions" && r.params.contains("StatusFilter")));
-        assert_eq!(report.live_calls as usize, expected);
-        assert_eq!(report.total_requests() as usize, expected);
-        assert_metrics_eq(
-            &only(&h.scrape().await.1, &SESSION_METRICS),
-            &h.truth(),
-            "live sweep numbers",
-        );
-        live_calls.push(expected);
+            .all(|r| r.operation != "DescribeGameSessions" || r.params.contains("StatusFilter")));
+        assert_eq!(report.live_calls["DescribeGameSessions"] as usize, live);
+        assert_eq!(report.total_requests() as usize, live + 3);
+        let published = only(&h.scrape().await.1, &SESSION_METRICS);
+        let truth: BTreeMap<String, f64> = h
+            .truth()
+            .into_iter()
+            // Statuses a live pass does not list are not published.
+            .filter(|(k, _)| {
+                !all.iter()
+                    .any(|st| !statuses.contains(st) && k.contains(&format!("status=\"{st}\"")))
+            })
+            .collect();
+        assert_metrics_eq(&published, &truth, "live pass numbers");
+        live_calls.push(live);
     }
     assert_eq!(
         live_calls[0], live_calls[1],
-        "ten times the history, same calls per steady-state sweep"
+        "ten times the history, same calls per steady-state live pass"
     );
 }
 
@@ -394,7 +397,8 @@ async fn failed_fleets_keep_their_numbers_and_deleted_fleets_vanish() {
         "gamelift_exporter_api_request_failures_total",
         &[("operation", "DescribeGameSessions"), ("reason", "server_error")],
     );
-    assert_eq!(second[&failures], 1.0);
+    // Its live pass, and its full pass (history_interval 0s), each failed once.
+    assert_eq!(second[&failures], 2.0);
 
     // A fleet deleted between sweeps disappears completely; the failing one recovers.
     assert!(h.sim.delete_fleet(SPOT2));
@@ -467,9 +471,30 @@ async fn http_endpoints() {
         .unwrap();
     assert_eq!(status, 405);
     assert!(head.to_lowercase().contains("allow: get, head"));
-    let address = h.address.clone();
-    let (status, _, body) = tokio::task::spawn_blocking(move || http("HEAD", &address, "/metrics"))
-        .await
-        .unwrap();
-    assert_eq!((status, body.as_str()), (200, ""));
+    // HEAD: the head only, with the Content-Length the GET body has.
+    let content_length = |head: &str| -> usize {
+        head.lines()
+            .find_map(|l| {
+                l.to_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .expect("a Content-Length header")
+    };
+    let (_, _, landing) = h.get("/").await;
+    for path in ["/", "/metrics"] {
+        let address = h.address.clone();
+        let (status, head, body) = tokio::task::spawn_blocking(move || http("HEAD", &address, path))
+            .await
+            .unwrap();
+        assert_eq!((status, body.as_str()), (200, ""), "{path}");
+        if path == "/" {
+            assert_eq!(content_length(&head), landing.len());
+        } else {
+            assert!(
+                content_length(&head) > 1000,
+                "the length of the metrics, not 0:\n{head}"
+            );
+        }
+    }
 }

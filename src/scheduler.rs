@@ -1,0 +1,549 @@
+//! Who runs what when: one worker per Region, owning its fleets' schedules.
+//!
+//! - Each Region discovers its fleets every `sweep.discovery_interval`, and at once when a pass
+//!   finds a fleet gone (`NotFoundException`).
+//! - Each fleet has its own live schedule (every `sweep.interval`) and its own full-pass schedule
+//!   (every `sweep.history_interval`, resumable); neither waits for the other, nor for any other
+//!   fleet. At most `sweep.concurrency` live passes, and as many full passes, run per Region.
+//! - A pass owns its fleet's state while it runs (moved in, handed back when it ends), so no
+//!   lock is held across a network call; results reach the [`Store`] in one step per pass.
+//!
+//! The same worker runs in two ways: [`RegionWorker::run`] as a background task with timers
+//! (the daemon), and [`RegionWorker::round`], which runs every fleet once and returns (tests
+//! and benchmarks that need each pass to happen at a known moment).
+
+use crate::aws::{FailureReason, RegionClient};
+use crate::config::{Config, FleetFilter};
+use crate::discovery::{self, DiscoveryError, Fleet};
+use crate::store::Store;
+use crate::sweep::{self, HistoryProgress, LiveReport, PassError};
+use crate::tracking::LiveTracker;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::{AbortHandle, Id, JoinSet};
+use tokio::time::Instant;
+
+/// A failed discovery is tried again after this (or the discovery interval, if shorter).
+const DISCOVERY_RETRY: Duration = Duration::from_secs(30);
+/// A failed full pass resumes after this, doubling per failure up to the history interval.
+const HISTORY_RETRY: Duration = Duration::from_secs(30);
+
+/// One fleet's schedule and the state its passes carry.
+#[derive(Debug)]
+struct FleetSlot {
+    fleet: Fleet,
+    /// `None` while a live pass has it.
+    tracker: Option<LiveTracker>,
+    /// A full pass that stopped part-way, to be resumed; `None` between passes and while running.
+    progress: Option<HistoryProgress>,
+    live_running: bool,
+    history_running: bool,
+    next_live: Instant,
+    next_history: Instant,
+    history_failures: u32,
+}
+
+impl FleetSlot {
+    fn new(fleet: Fleet, now: Instant) -> FleetSlot {
+        FleetSlot {
+            fleet,
+            tracker: Some(LiveTracker::default()),
+            progress: None,
+            live_running: false,
+            history_running: false,
+            next_live: now,
+            next_history: now,
+            history_failures: 0,
+        }
+    }
+}
+
+/// What a finished task hands back.
+#[derive(Debug)]
+pub enum Done {
+    Discovery(Result<Vec<Fleet>, DiscoveryError>),
+    Live {
+        fleet_id: String,
+        tracker: LiveTracker,
+        result: Result<LiveReport, PassError>,
+        started: Instant,
+    },
+    History {
+        fleet_id: String,
+        progress: HistoryProgress,
+        result: Result<u64, PassError>,
+    },
+}
+
+/// Which task a JoinSet id belongs to, so that a panicking pass still frees its fleet.
+#[derive(Debug, Clone)]
+enum TaskKind {
+    Discovery,
+    Live(String),
+    History(String),
+}
+
+/// What passes did since the last summary, for the log and for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    pub fleets_ok: usize,
+    pub fleets_failed: usize,
+    /// Logical calls by operation (pages, events polls, lookups); HTTP attempts with retries are
+    /// in the API counters.
+    pub calls: BTreeMap<&'static str, u64>,
+    pub full_passes: usize,
+    pub full_pass_pages: u64,
+}
+
+/// The shared pieces a Region's tasks need.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Arc<Store>,
+}
+
+/// One Region: its client, its fleets, their schedules.
+pub struct RegionWorker {
+    pub client: RegionClient,
+    fleets: BTreeMap<String, FleetSlot>,
+    /// The filter the fleet list was built with.
+    filter: Option<FleetFilter>,
+    next_discovery: Instant,
+    discovering: bool,
+    discovered_once: bool,
+    tasks: JoinSet<Done>,
+    kinds: HashMap<Id, (TaskKind, AbortHandle)>,
+    report: RoundReport,
+}
+
+impl RegionWorker {
+    pub fn new(client: RegionClient) -> RegionWorker {
+        RegionWorker {
+            client,
+            fleets: BTreeMap::new(),
+            filter: None,
+            next_discovery: Instant::now(),
+            discovering: false,
+            discovered_once: false,
+            tasks: JoinSet::new(),
+            kinds: HashMap::new(),
+            report: RoundReport::default(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.client.region
+    }
+
+    /// Applies a config change that needs no new client: shorter intervals shorten the waits
+    /// already scheduled, and a changed fleet filter drops the fleets it now excludes at once
+    /// and rediscovers at once for those it now includes.
+    pub fn reconfigure(&mut self, config: &Config, ctx: &Context) {
+        let now = Instant::now();
+        for slot in self.fleets.values_mut() {
+            slot.next_live = slot.next_live.min(now + config.sweep.interval);
+            slot.next_history = slot.next_history.min(now + config.sweep.history_interval);
+        }
+        self.next_discovery = self.next_discovery.min(now + config.sweep.discovery_interval);
+        if self.filter.as_ref().is_some_and(|f| *f != config.fleets) {
+            let excluded: Vec<String> = self
+                .fleets
+                .values()
+                .filter(|s| !config.fleets.accepts(&s.fleet.fleet_id, &s.fleet.name))
+                .map(|s| s.fleet.fleet_id.clone())
+                .collect();
+            for id in excluded {
+                self.drop_fleet(&id, ctx);
+            }
+            self.next_discovery = Instant::now();
+        }
+    }
+
+    fn spawn(&mut self, kind: TaskKind, task: impl std::future::Future<Output = Done> + Send + 'static) {
+        let handle = self.tasks.spawn(task);
+        self.kinds.insert(handle.id(), (kind, handle));
+    }
+
+    /// Drops a fleet: its passes in flight are stopped, its series leave the store.
+    fn drop_fleet(&mut self, fleet_id: &str, ctx: &Context) {
+        self.fleets.remove(fleet_id);
+        for (kind, handle) in self.kinds.values() {
+            if matches!(kind, TaskKind::Live(id) | TaskKind::History(id) if id == fleet_id) {
+                handle.abort();
+            }
+        }
+        ctx.store.remove_fleet(fleet_id);
+    }
+
+    fn spawn_discovery(&mut self, config: &Config) {
+        self.discovering = true;
+        let client = self.client.clone();
+        let filter = config.fleets.clone();
+        let page_size = config.sweep.page_size;
+        self.filter = Some(filter.clone());
+        self.spawn(TaskKind::Discovery, async move {
+            Done::Discovery(discovery::discover(&client, &filter, page_size).await)
+        });
+    }
+
+    fn spawn_live(&mut self, fleet_id: &str, config: &Arc<Config>, ctx: &Context) {
+        let Some(slot) = self.fleets.get_mut(fleet_id) else {
+            return;
+        };
+        let Some(mut tracker) = slot.tracker.take() else {
+            return;
+        };
+        slot.live_running = true;
+        let client = self.client.clone();
+        let store = ctx.store.clone();
+        let config = config.clone();
+        let fleet = slot.fleet.clone();
+        self.spawn(TaskKind::Live(fleet_id.to_string()), async move {
+            let started = Instant::now();
+            let deadline = started + config.sweep.timeout;
+            let result = sweep::live_pass(&client, &store, &config, &fleet, &mut tracker, deadline).await;
+            Done::Live {
+                fleet_id: fleet.fleet_id,
+                tracker,
+                result,
+                started,
+            }
+        });
+    }
+
+    fn spawn_history(&mut self, fleet_id: &str, config: &Arc<Config>, ctx: &Context) {
+        let Some(slot) = self.fleets.get_mut(fleet_id) else {
+            return;
+        };
+        slot.history_running = true;
+        let mut progress = slot.progress.take().unwrap_or_default();
+        let client = self.client.clone();
+        let store = ctx.store.clone();
+        let config = config.clone();
+        let fleet = slot.fleet.clone();
+        self.spawn(TaskKind::History(fleet_id.to_string()), async move {
+            let result = sweep::full_pass(&client, &store, &config, &fleet, &mut progress).await;
+            Done::History {
+                fleet_id: fleet.fleet_id,
+                progress,
+                result,
+            }
+        });
+    }
+
+    fn running(&self, live: bool) -> usize {
+        self.fleets
+            .values()
+            .filter(|s| if live { s.live_running } else { s.history_running })
+            .count()
+    }
+
+    /// Starts whatever is due and allowed to run now.
+    fn start_due(&mut self, config: &Arc<Config>, ctx: &Context) {
+        let now = Instant::now();
+        if !self.discovering && now >= self.next_discovery {
+            self.spawn_discovery(config);
+        }
+        for live in [true, false] {
+            let mut free = config.sweep.concurrency.saturating_sub(self.running(live));
+            let mut due: Vec<(Instant, String)> = self
+                .fleets
+                .iter()
+                .filter(|(_, s)| {
+                    if live {
+                        !s.live_running && s.next_live <= now
+                    } else {
+                        !s.history_running && s.next_history <= now
+                    }
+                })
+                .map(|(id, s)| (if live { s.next_live } else { s.next_history }, id.clone()))
+                .collect();
+            // The most overdue first.
+            due.sort();
+            for (_, id) in due {
+                if free == 0 {
+                    break;
+                }
+                free -= 1;
+                if live {
+                    self.spawn_live(&id, config, ctx);
+                } else {
+                    self.spawn_history(&id, config, ctx);
+                }
+            }
+        }
+    }
+
+    /// When something becomes due next.
+    fn next_wake(&self) -> Instant {
+        let mut next = if self.discovering {
+            Instant::now() + Duration::from_secs(3600)
+        } else {
+            self.next_discovery
+        };
+        for slot in self.fleets.values() {
+            if !slot.live_running {
+                next = next.min(slot.next_live);
+            }
+            if !slot.history_running {
+                next = next.min(slot.next_history);
+            }
+        }
+        next
+    }
+
+    /// Takes a finished task's result back into the worker.
+    fn finish(&mut self, done: Done, config: &Config, ctx: &Context) {
+        let now = Instant::now();
+        match done {
+            Done::Discovery(result) => {
+                self.discovering = false;
+                match result {
+                    Ok(fleets) => {
+                        tracing::info!(region = %self.client.region, fleets = fleets.len(), "fleets discovered");
+                        let gone: Vec<String> = self
+                            .fleets
+                            .keys()
+                            .filter(|id| !fleets.iter().any(|f| &f.fleet_id == *id))
+                            .cloned()
+                            .collect();
+                        for id in gone {
+                            self.drop_fleet(&id, ctx);
+                        }
+                        ctx.store.set_fleets(&self.client.region, &fleets);
+                        for fleet in fleets {
+                            match self.fleets.get_mut(&fleet.fleet_id) {
+                                Some(slot) => slot.fleet = fleet,
+                                None => {
+                                    self.fleets
+                                        .insert(fleet.fleet_id.clone(), FleetSlot::new(fleet, now));
+                                }
+                            }
+                        }
+                        self.discovered_once = true;
+                        self.next_discovery = now + config.sweep.discovery_interval;
+                    }
+                    Err(error) => {
+                        tracing::warn!(region = %self.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
+                        self.next_discovery = now + config.sweep.discovery_interval.min(DISCOVERY_RETRY);
+                    }
+                }
+            }
+            Done::Live {
+                fleet_id,
+                tracker,
+                result,
+                started,
+            } => {
+                let Some(slot) = self.fleets.get_mut(&fleet_id) else {
+                    return;
+                };
+                slot.tracker = Some(tracker);
+                slot.live_running = false;
+                // A steady cadence from each pass's start; never a burst to catch up.
+                slot.next_live = (started + config.sweep.interval).max(now);
+                match result {
+                    Ok(report) => {
+                        self.report.fleets_ok += 1;
+                        for (operation, calls) in report.calls {
+                            *self.report.calls.entry(operation).or_default() += calls;
+                        }
+                    }
+                    Err(error) => {
+                        self.report.fleets_failed += 1;
+                        ctx.store.fail_live(&fleet_id);
+                        tracing::warn!(%fleet_id, reason = %error.reason, %error, "live pass failed; keeping the fleet's last complete numbers");
+                        if error.reason == FailureReason::NotFound {
+                            // Deleted: rediscover now, so its series go within this interval.
+                            self.next_discovery = now;
+                        }
+                    }
+                }
+            }
+            Done::History {
+                fleet_id,
+                progress,
+                result,
+            } => {
+                let Some(slot) = self.fleets.get_mut(&fleet_id) else {
+                    return;
+                };
+                slot.history_running = false;
+                match result {
+                    Ok(pages) => {
+                        self.report.full_passes += 1;
+                        self.report.full_pass_pages += pages;
+                        slot.history_failures = 0;
+                        slot.progress = None;
+                        tracing::info!(%fleet_id, pages, "full pass complete");
+                        slot.next_history = (now + config.sweep.history_interval).max(now);
+                    }
+                    Err(error) => {
+                        slot.history_failures += 1;
+                        let retry = (HISTORY_RETRY * 2u32.saturating_pow(slot.history_failures - 1))
+                            .min(config.sweep.history_interval.max(HISTORY_RETRY));
+                        tracing::warn!(%fleet_id, reason = %error.reason, %error, pages = progress.pages, retry_in = ?retry, "full pass stopped; it resumes from the last page read");
+                        slot.progress = Some(progress);
+                        slot.next_history = now + retry;
+                        if error.reason == FailureReason::NotFound {
+                            self.next_discovery = now;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A task that panicked: free what it held, and report it like a failed pass.
+    fn lost(&mut self, id: Id, error: &tokio::task::JoinError, ctx: &Context) {
+        let Some((kind, _)) = self.kinds.remove(&id) else {
+            return;
+        };
+        if error.is_cancelled() {
+            // Stopped on purpose (its fleet was dropped, or the worker stops).
+            return;
+        }
+        tracing::error!(%error, task = ?kind, "a pass panicked; its fleet starts over");
+        match kind {
+            TaskKind::Discovery => self.discovering = false,
+            TaskKind::Live(fleet_id) => {
+                if let Some(slot) = self.fleets.get_mut(&fleet_id) {
+                    slot.live_running = false;
+                    slot.tracker = Some(LiveTracker::default());
+                    ctx.store.fail_live(&fleet_id);
+                }
+            }
+            TaskKind::History(fleet_id) => {
+                if let Some(slot) = self.fleets.get_mut(&fleet_id) {
+                    slot.history_running = false;
+                }
+            }
+        }
+    }
+
+    async fn join_one(&mut self, config: &Config, ctx: &Context) -> bool {
+        match self.tasks.join_next_with_id().await {
+            None => false,
+            Some(Ok((id, done))) => {
+                self.kinds.remove(&id);
+                self.finish(done, config, ctx);
+                true
+            }
+            Some(Err(error)) => {
+                self.lost(error.id(), &error, ctx);
+                true
+            }
+        }
+    }
+
+    /// Takes the report of what happened since the last call.
+    pub fn take_report(&mut self) -> RoundReport {
+        std::mem::take(&mut self.report)
+    }
+
+    /// Runs in the background until `shutdown`: every fleet on its own schedule. Returns the
+    /// worker (fleet state intact) so that it can be started again with a new client.
+    pub async fn run(
+        mut self,
+        ctx: Context,
+        mut config: tokio::sync::watch::Receiver<Arc<Config>>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> RegionWorker {
+        let mut next_summary = Instant::now() + config.borrow().sweep.interval;
+        loop {
+            let current = config.borrow_and_update().clone();
+            self.start_due(&current, &ctx);
+            let wake = self.next_wake().min(next_summary);
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => break,
+                changed = config.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let current = config.borrow().clone();
+                    self.reconfigure(&current, &ctx);
+                }
+                joined = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => match joined {
+                    Some(Ok((id, done))) => {
+                        self.kinds.remove(&id);
+                        self.finish(done, &current, &ctx);
+                    }
+                    Some(Err(error)) => self.lost(error.id(), &error, &ctx),
+                    None => {}
+                },
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            if Instant::now() >= next_summary {
+                next_summary = Instant::now() + config.borrow().sweep.interval;
+                let report = self.take_report();
+                if report.fleets_ok + report.fleets_failed > 0 {
+                    tracing::info!(
+                        region = %self.client.region,
+                        fleets_ok = report.fleets_ok,
+                        fleets_failed = report.fleets_failed,
+                        calls_by_operation = ?report.calls,
+                        full_passes = report.full_passes,
+                        "sweep complete"
+                    );
+                }
+            }
+        }
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        // Passes that were cut short start over with a fresh state.
+        for slot in self.fleets.values_mut() {
+            slot.live_running = false;
+            slot.history_running = false;
+            slot.tracker.get_or_insert_with(LiveTracker::default);
+        }
+        self.kinds.clear();
+        self
+    }
+
+    /// Runs every fleet once, now: discovery when due, a live pass of every fleet (and a
+    /// rediscovery at once if one finds its fleet gone), then the full passes that are due,
+    /// each to completion or failure. A full pass that failed resumes in the next round.
+    pub async fn round(&mut self, config: &Arc<Config>, ctx: &Context) {
+        self.reconfigure(config, ctx);
+        if !self.discovered_once || Instant::now() >= self.next_discovery {
+            self.discover_now(config, ctx).await;
+        }
+        let all: Vec<String> = self.fleets.keys().cloned().collect();
+        self.run_all(all, true, config, ctx).await;
+        if Instant::now() >= self.next_discovery {
+            // A live pass found its fleet gone.
+            self.discover_now(config, ctx).await;
+        }
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .fleets
+            .iter()
+            .filter(|(_, s)| s.progress.is_some() || s.next_history <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.run_all(due, false, config, ctx).await;
+    }
+
+    async fn discover_now(&mut self, config: &Arc<Config>, ctx: &Context) {
+        self.spawn_discovery(config);
+        while self.join_one(config, ctx).await {}
+    }
+
+    /// Runs one live (or full) pass of each of `fleets`, at most `sweep.concurrency` at once.
+    async fn run_all(&mut self, fleets: Vec<String>, live: bool, config: &Arc<Config>, ctx: &Context) {
+        let mut waiting = std::collections::VecDeque::from(fleets);
+        loop {
+            while self.running(live) < config.sweep.concurrency {
+                let Some(id) = waiting.pop_front() else { break };
+                if live {
+                    self.spawn_live(&id, config, ctx);
+                } else {
+                    self.spawn_history(&id, config, ctx);
+                }
+            }
+            if !self.join_one(config, ctx).await {
+                break;
+            }
+        }
+    }
+}

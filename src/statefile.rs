@@ -1,0 +1,141 @@
+//! `state.path`: what survives a restart, so that interruptions and fleet events that happen
+//! while the exporter is down are counted after it comes back instead of being lost, and none
+//! is counted twice.
+//!
+//! The file is JSON, written atomically (a temporary file in the same directory, fsync, rename,
+//! fsync of the directory), so a crash mid-write leaves the previous version. A file that
+//! cannot be read or parsed is set aside under a new name (never deleted) and the exporter
+//! starts fresh.
+
+use crate::tracking::EventCursor;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Bumped when the format changes incompatibly; other versions are set aside like corrupt files.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedState {
+    pub version: u32,
+    /// Interruptions and events count from this instant (epoch ms): the first start whose state
+    /// this file carries.
+    pub counting_since_ms: i64,
+    pub saved_at_ms: i64,
+    pub fleets: BTreeMap<String, SavedFleet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedFleet {
+    /// Interrupted sessions already counted: (session key, when it ended, epoch ms).
+    pub ledger: Vec<(u64, i64)>,
+    /// Where event polling stands.
+    pub events: Option<EventCursor>,
+    /// Whether the fleet's first full pass is done (sessions it saw without a TerminationTime
+    /// are in the ledger, so they are never counted as new).
+    pub baseline_done: bool,
+}
+
+/// Reads the state file: `Ok(None)` when there is none (a fresh start), `Err` with the reason
+/// when it exists but cannot be used.
+pub fn load(path: &Path) -> Result<Option<SavedState>, String> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("cannot read it: {error}")),
+    };
+    let state: SavedState =
+        serde_json::from_slice(&text).map_err(|error| format!("not a valid state file: {error}"))?;
+    if state.version != VERSION {
+        return Err(format!(
+            "state file version {} is not the version {VERSION} this exporter writes",
+            state.version
+        ));
+    }
+    Ok(Some(state))
+}
+
+/// Renames an unusable state file to `<name>.corrupt-<unix seconds>` and returns the new name.
+pub fn set_aside(path: &Path, now_ms: i64) -> std::io::Result<PathBuf> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".corrupt-{}", now_ms / 1000));
+    let aside = PathBuf::from(name);
+    std::fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
+/// Writes the state atomically: temp file, fsync, rename over the old file, fsync the directory.
+pub fn save(path: &Path, state: &SavedState) -> std::io::Result<()> {
+    let directory = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp_name = path.as_os_str().to_owned();
+    temp_name.push(".tmp");
+    let temp = PathBuf::from(temp_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(&serde_json::to_vec(state).expect("the state serializes"))?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(directory)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "gamelift-exporter-statefile-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn saves_and_loads_what_it_saved() {
+        let path = dir().join("state.json");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(load(&path), Ok(None), "no file: a fresh start");
+        let state = SavedState {
+            version: VERSION,
+            counting_since_ms: 1_000,
+            saved_at_ms: 2_000,
+            fleets: BTreeMap::from([(
+                "fleet-a".to_string(),
+                SavedFleet {
+                    ledger: vec![(u64::MAX, 1_500)],
+                    events: Some(EventCursor::starting_at(1_000)),
+                    baseline_done: true,
+                },
+            )]),
+        };
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path), Ok(Some(state)));
+    }
+
+    #[test]
+    fn a_corrupt_file_is_refused_with_the_reason_and_set_aside() {
+        let path = dir().join("corrupt.json");
+        std::fs::write(&path, "{\"version\": 1, \"counting_since_ms\": ").unwrap();
+        let reason = load(&path).unwrap_err();
+        assert!(
+            reason.starts_with("not a valid state file: EOF while parsing"),
+            "{reason}"
+        );
+        let aside = set_aside(&path, 1_700_000_000_000).unwrap();
+        assert_eq!(aside, dir().join("corrupt.json.corrupt-1700000000"));
+        assert!(!path.exists() && aside.exists());
+    }
+}
