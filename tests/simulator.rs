@@ -1536,3 +1536,51 @@ async fn control_endpoints_interrupt_emit_and_list() {
     }
     assert_eq!(sim.all_events().len(), 3, "refused calls changed nothing");
 }
+
+/// The built-in demo shows every kind of fleet event within 15 minutes, and its spot
+/// interruptions end their sessions after AWS's two-minute notice.
+#[tokio::test]
+async fn demo_world_shows_its_events_within_15_minutes() {
+    let sim = Simulator::new(&gamelift_exporter::demo::scenario(), Clock::Manual);
+    let start = sim.now_ms();
+    sim.advance(Duration::from_secs(15 * 60));
+    let events = sim.all_events();
+    let mut codes: BTreeMap<&str, usize> = BTreeMap::new();
+    for event in &events {
+        *codes.entry(event.event_code).or_default() += 1;
+    }
+    eprintln!("demo events in 15 minutes: {codes:?}");
+    for code in [
+        "INSTANCE_INTERRUPTED",
+        "SERVER_PROCESS_CRASHED",
+        "GAME_SESSION_ACTIVATION_TIMEOUT",
+        "INSTANCE_REPLACED_UNHEALTHY",
+    ] {
+        assert!(codes.contains_key(code), "{code} missing: {codes:?}");
+    }
+    let sessions = sim.sessions();
+    for event in events.iter().filter(|e| e.event_code == "INSTANCE_INTERRUPTED") {
+        let hosted: Vec<&SessionRecord> = sessions
+            .iter()
+            .filter(|s| s.compute_name == event.resource_id)
+            .collect();
+        assert!(!hosted.is_empty());
+        let ends = event.event_time_ms + 120_000;
+        // The sessions it hosted when the notice came (others had ended, or came after).
+        let noticed = hosted.iter().filter(|s| {
+            s.creation_time_ms <= event.event_time_ms
+                && s.termination_time_ms.is_none_or(|t| t > event.event_time_ms)
+        });
+        for s in noticed {
+            if ends <= sim.now_ms() {
+                assert_eq!(
+                    (s.status, s.status_reason, s.termination_time_ms),
+                    ("TERMINATED", Some("INTERRUPTED"), Some(ends))
+                );
+            } else {
+                assert!(is_live(s), "{} ended during the notice", s.game_session_id);
+            }
+        }
+    }
+    assert!(events.iter().all(|e| e.event_time_ms > start));
+}
