@@ -3,9 +3,10 @@
 mod common;
 
 use common::scenario;
-use gamelift_exporter::simulator::{Clock, Simulator};
+use gamelift_exporter::simulator::{Clock, EventRecord, SessionRecord, Simulator};
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::time::Duration;
 
 const SCENARIO: &str = r#"
 start_time = 1793491200
@@ -206,4 +207,307 @@ async fn aws_cli_lists_fleets_and_describes_sessions() {
         stderr.contains("NotFoundException") && stderr.contains("Fleet fleet-nope not found."),
         "{stderr}"
     );
+}
+
+/// Builds a history of five events on fleet-aaaa, 10 s apart from 30 s after the start: an
+/// instance interrupted at once, a crash with a Count, a scaling event, an instance interrupted
+/// with a 15 s notice (its sessions end 20 s later, at the next tick), an activation timeout.
+/// Returns an ARN of a session the first interruption ended.
+fn world_with_events(sim: &Simulator) -> String {
+    let start = sim.now_ms();
+    sim.advance(Duration::from_secs(30));
+    let ended = sim.interrupt_instances("fleet-aaaa", "us-east-1", 1).unwrap();
+    let instance = |location: &str| {
+        sim.sessions()
+            .into_iter()
+            .find(|s| s.location == location && s.status == "ACTIVE" && s.fleet_id == "fleet-aaaa")
+            .unwrap()
+            .compute_name
+    };
+    sim.advance(Duration::from_secs(10));
+    sim.emit_event(
+        "fleet-aaaa",
+        "SERVER_PROCESS_CRASHED",
+        Some(&instance("us-east-1")),
+        Some(2),
+    )
+    .unwrap();
+    sim.advance(Duration::from_secs(10));
+    sim.emit_event("fleet-aaaa", "FLEET_SCALING_EVENT", None, None)
+        .unwrap();
+    sim.advance(Duration::from_secs(10));
+    let noticed = instance("us-west-2");
+    let will_end = sim
+        .interrupt_instance("fleet-aaaa", &noticed, Duration::from_secs(15))
+        .unwrap();
+    sim.advance(Duration::from_secs(20));
+    sim.emit_event(
+        "fleet-aaaa",
+        "GAME_SESSION_ACTIVATION_TIMEOUT",
+        Some(&noticed),
+        Some(1),
+    )
+    .unwrap();
+    let events = sim.events("fleet-aaaa");
+    let times: Vec<i64> = events.iter().map(|e| e.event_time_ms - start).collect();
+    assert_eq!(times, [30_000, 40_000, 50_000, 60_000, 80_000]);
+    for id in &will_end {
+        let s = sim
+            .sessions()
+            .into_iter()
+            .find(|s| &s.game_session_id == id)
+            .unwrap();
+        assert_eq!(s.termination_time_ms, Some(start + 80_000));
+    }
+    ended[0].clone()
+}
+
+fn event_json(e: &EventRecord) -> serde_json::Value {
+    serde_json::json!({
+        "EventId": e.event_id, "ResourceId": e.resource_id, "EventCode": e.event_code,
+        "Message": e.message, "EventTimeMs": e.event_time_ms, "Count": e.count,
+    })
+}
+
+fn detail_json(s: &SessionRecord) -> serde_json::Value {
+    serde_json::json!({
+        "GameSessionId": s.game_session_id, "Status": s.status, "StatusReason": s.status_reason,
+        "ComputeName": s.compute_name, "TerminationTimeMs": s.termination_time_ms,
+        "ProtectionPolicy": "NoProtection",
+    })
+}
+
+#[tokio::test]
+async fn boto3_pages_fleet_events_and_session_details() {
+    if !python_has_boto3() {
+        return;
+    }
+    let sim = Simulator::start(&scenario(SCENARIO), Clock::Manual)
+        .await
+        .unwrap();
+    let interrupted = world_with_events(&sim);
+    let start = 1_793_491_200 + 40;
+    let end = 1_793_491_200 + 60;
+    let url = sim.url.clone();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_events.py");
+    let arn = interrupted.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args([
+                script,
+                &url,
+                "us-west-2",
+                "fleet-aaaa",
+                &start.to_string(),
+                &end.to_string(),
+                &arn,
+            ])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "boto3 script failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    // Newest first, each once, every member as stored.
+    let events = sim.events("fleet-aaaa");
+    let expected: Vec<serde_json::Value> = events.iter().rev().map(event_json).collect();
+    assert_eq!(result["events"], serde_json::Value::Array(expected));
+    assert_eq!(result["event_pages"], 3, "5 events in pages of 2");
+    let window: Vec<&str> = events
+        .iter()
+        .rev()
+        .filter(|e| (start * 1000..=end * 1000).contains(&e.event_time_ms))
+        .map(|e| e.event_id.as_str())
+        .collect();
+    assert_eq!(window.len(), 3, "both ends of the window are included");
+    assert_eq!(result["window"], serde_json::json!(window));
+
+    let truth: Vec<SessionRecord> = sim
+        .sessions()
+        .into_iter()
+        .filter(|s| s.fleet_id == "fleet-aaaa")
+        .collect();
+    let expected: Vec<serde_json::Value> = truth.iter().map(detail_json).collect();
+    assert_eq!(result["details"], serde_json::Value::Array(expected));
+    let one = truth.iter().find(|s| s.game_session_id == interrupted).unwrap();
+    assert_eq!(one.status_reason, Some("INTERRUPTED"));
+    assert_eq!(result["by_id"], serde_json::json!([detail_json(one)]));
+
+    assert_eq!(
+        result["errors"]["events_not_found"],
+        "Fleet fleet-doesnotexist not found."
+    );
+    assert_eq!(
+        result["errors"]["events_forged_token"],
+        "Invalid NextToken: the token is malformed or was not issued for this request."
+    );
+    let missing = format!("{}/gsess-0000000fffff", interrupted.rsplit_once('/').unwrap().0);
+    assert_eq!(
+        result["errors"]["details_not_found"],
+        format!("Game session {missing} not found.")
+    );
+    let requests = sim.requests();
+    assert!(requests.iter().all(|r| r.protocol == "awsJson1_1"));
+    let count = |operation: &str| requests.iter().filter(|r| r.operation == operation).count();
+    assert_eq!(count("DescribeFleetEvents"), 3 + 2 + 2);
+    assert_eq!(count("DescribeGameSessionDetails"), truth.len().div_ceil(3) + 2);
+}
+
+/// EventId, ResourceId, EventCode, EventTime (ms), Count.
+type EventRow = (String, String, String, i64, Option<i64>);
+/// GameSessionId, Status, StatusReason, ComputeName, TerminationTime (ms).
+type DetailRow = (String, String, Option<String>, String, Option<i64>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_describes_fleet_events_and_session_details() {
+    if !common::require_tool("aws") {
+        return;
+    }
+    let sim = Simulator::start(&scenario(SCENARIO), Clock::Manual)
+        .await
+        .unwrap();
+    world_with_events(&sim);
+    let cli = |args: &[&str]| {
+        let mut command = Command::new("aws");
+        command
+            .arg("gamelift")
+            .args(args)
+            .args([
+                "--endpoint-url",
+                &sim.url,
+                "--region",
+                "us-west-2",
+                "--output",
+                "json",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
+            .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let output = tokio::task::block_in_place(|| command.output().unwrap());
+        assert!(
+            output.status.success(),
+            "aws {args:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    // The CLI prints timestamps as the service sent them: epoch seconds.
+    let millis = |value: &serde_json::Value| (value.as_f64().unwrap() * 1000.0).round() as i64;
+
+    let listed = cli(&[
+        "describe-fleet-events",
+        "--fleet-id",
+        "fleet-aaaa",
+        "--page-size",
+        "2",
+    ]);
+    let events = sim.events("fleet-aaaa");
+    let got: Vec<EventRow> = listed["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["EventId"].as_str().unwrap().to_string(),
+                e["ResourceId"].as_str().unwrap().to_string(),
+                e["EventCode"].as_str().unwrap().to_string(),
+                millis(&e["EventTime"]),
+                e["Count"].as_i64(),
+            )
+        })
+        .collect();
+    let expected: Vec<EventRow> = events
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e.event_id.clone(),
+                e.resource_id.clone(),
+                e.event_code.to_string(),
+                e.event_time_ms,
+                e.count,
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let window = cli(&[
+        "describe-fleet-events",
+        "--fleet-id",
+        "fleet-aaaa",
+        "--start-time",
+        "2026-11-01T00:00:40Z",
+        "--end-time",
+        "2026-11-01T00:01:00Z",
+    ]);
+    let ids: Vec<&str> = window["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["EventId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            events[3].event_id.as_str(),
+            events[2].event_id.as_str(),
+            events[1].event_id.as_str()
+        ]
+    );
+
+    let details = cli(&[
+        "describe-game-session-details",
+        "--fleet-id",
+        "fleet-aaaa",
+        "--page-size",
+        "4",
+    ]);
+    let truth: Vec<SessionRecord> = sim
+        .sessions()
+        .into_iter()
+        .filter(|s| s.fleet_id == "fleet-aaaa")
+        .collect();
+    let got: Vec<DetailRow> = details["GameSessionDetails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["ProtectionPolicy"], "NoProtection");
+            let s = &d["GameSession"];
+            (
+                s["GameSessionId"].as_str().unwrap().to_string(),
+                s["Status"].as_str().unwrap().to_string(),
+                s["StatusReason"].as_str().map(str::to_string),
+                s["ComputeName"].as_str().unwrap().to_string(),
+                (!s["TerminationTime"].is_null()).then(|| millis(&s["TerminationTime"])),
+            )
+        })
+        .collect();
+    let expected: Vec<DetailRow> = truth
+        .iter()
+        .map(|s| {
+            (
+                s.game_session_id.clone(),
+                s.status.to_string(),
+                s.status_reason.map(str::to_string),
+                s.compute_name.clone(),
+                s.termination_time_ms,
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let pages = sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "DescribeGameSessionDetails")
+        .count();
+    assert_eq!(pages, truth.len().div_ceil(4), "the CLI followed NextToken");
 }

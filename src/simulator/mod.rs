@@ -1,9 +1,10 @@
 //! A wire-faithful Amazon GameLift simulator: the stand-in for AWS in tests, demo and benchmarks.
 //!
-//! It answers the operations the exporter uses over both protocols real clients speak (Smithy
-//! RPC v2 CBOR for `aws-sdk-gamelift`, AWS JSON 1.1 for boto3 and the AWS CLI), evolves a
-//! seeded world of fleets and sessions on a controllable clock, injects faults, and records every
-//! request so tests can count API calls and compute expected metrics on their own.
+//! It answers the operations the exporter uses, and DescribeGameSessionDetails and
+//! DescribeFleetEvents, over both protocols real clients speak (Smithy RPC v2 CBOR for
+//! `aws-sdk-gamelift`, AWS JSON 1.1 for boto3 and the AWS CLI), evolves a seeded world of fleets,
+//! instances, sessions and fleet events on a controllable clock, injects faults, and records
+//! every request so tests can count API calls and compute expected metrics on their own.
 //!
 //! Layout: [`scenario`] (the TOML input), [`state`] (sessions and evolution), [`ops`] (operations
 //! and errors), [`wire`] (CBOR/JSON), [`server`] (HTTP, auth, faults, request log).

@@ -625,6 +625,11 @@ mod tests {
             Some("SERVER_PROCESS_CRASHED")
         );
         assert_eq!(event_code("server_process_crashed"), None);
+        // Bad codes are refused with a pointer to the list in the scenario README.
+        let readme = include_str!("../../config/scenarios/README.md");
+        for code in EVENT_CODES.iter().filter(|c| **c != "INSTANCE_INTERRUPTED") {
+            assert!(readme.contains(&format!("`{code}`")), "{code} not listed");
+        }
     }
 
     #[test]

@@ -1,10 +1,15 @@
-//! The simulated world: fleets, their sessions, and how they evolve tick by tick.
+//! The simulated world: fleets, their sessions, the EC2 instances hosting them, fleet events,
+//! and how they evolve tick by tick.
 //!
 //! Sessions are kept per fleet in a `BTreeMap` keyed by a global creation sequence number, so a
 //! page token only needs "the last sequence number returned" and paging never returns a session
 //! twice, even while sessions are created and removed between pages. Session details that are
-//! pure functions of the sequence number (ARN, IP, DNS name...) are derived, not stored, which
-//! keeps a million sessions in about 50 MB.
+//! pure functions of the sequence number (ARN, IP, DNS name...) are derived, not stored, and a
+//! session names its instance by a 4-byte index: a million sessions (with their instances) take
+//! about 140 MB.
+//!
+//! Events are a per-fleet log in emission order, which is also time order (simulated time never
+//! goes back), so DescribeFleetEvents pages newest first from "below the last event returned".
 
 use super::rng::Rng;
 use super::scenario::{is_instance_event, FleetSpec, FleetType, Scenario};
