@@ -1,9 +1,9 @@
 //! The simulator driven by the real `aws-sdk-gamelift` client over HTTP on loopback.
 
-mod common;
+use crate::support;
 
+use crate::support::{scenario, sdk_client};
 use aws_sdk_gamelift::error::ProvideErrorMetadata;
-use common::{scenario, sdk_client};
 use gamelift_exporter::simulator::wire::{Doc, Protocol};
 use gamelift_exporter::simulator::{Clock, Faults, Simulator};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1463,7 +1463,7 @@ async fn control_endpoints_interrupt_emit_and_list() {
     let address = sim.url.trim_start_matches("http://").to_string();
     let call = |method: &'static str, path: String| {
         let address = address.clone();
-        tokio::task::spawn_blocking(move || common::http(method, &address, &path))
+        tokio::task::spawn_blocking(move || support::http(method, &address, &path))
     };
     let (status, _, body) = call("GET", "/_simulator/sessions".into()).await.unwrap();
     assert_eq!(status, 200);

@@ -2,9 +2,11 @@
 //! number, the client budget holds, reloads are safe, and hostile HTTP clients cannot starve a
 //! scrape.
 
-mod common;
+use crate::support;
 
-use common::{assert_metrics_eq, http, only, parse_metrics, series, temp_path, Harness, SESSION_METRICS};
+use crate::support::{
+    assert_metrics_eq, http, only, parse_metrics, series, temp_path, Harness, SESSION_METRICS,
+};
 use gamelift_exporter::simulator::Faults;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -402,63 +404,13 @@ async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
     assert_eq!(h.exporter.config().sweep.page_size, 11);
 }
 
-/// The real binary, its stderr going to a file the test can read.
-struct Binary {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-}
-
-impl Binary {
-    fn start(args: &[&str]) -> Binary {
-        let log = temp_path("exporter.log");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Binary { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait_for_log(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.log().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "log never said {text:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn sighup_reloads_and_sigterm_stops_the_binary() {
-    let port = common::free_port();
+    let port = support::free_port();
     let path = temp_path("sighup.toml");
     let good = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[sweep]\ninterval = \"1s\"\n");
     std::fs::write(&path, &good).unwrap();
-    let mut binary = Binary::start(&["--demo", "--config", path.to_str().unwrap()]);
+    let binary = support::ExporterProcess::start(&["--demo", "--config", path.to_str().unwrap()], "");
     binary.wait_for_log("sweep complete");
     let address = format!("127.0.0.1:{port}");
 
@@ -507,17 +459,10 @@ fn sighup_reloads_and_sigterm_stops_the_binary() {
     assert!(metrics["gamelift_exporter_config_last_reload_success_timestamp_seconds"] > loaded_at);
     assert_eq!(http("GET", &address, "/-/healthy").0, 200);
 
-    binary.signal("TERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = binary.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "SIGTERM did not stop the exporter");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
-    assert!(binary.log().contains("shutting down"));
+    let log = binary.log.clone();
+    assert_eq!(binary.stop(), Some(0), "graceful shutdown exits 0");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("shutting down"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -615,20 +560,11 @@ async fn basic_auth_refuses_wrong_credentials() {
     .await;
     let get = |auth: Option<&str>| {
         let address = h.address.clone();
-        let auth = auth.map(str::to_string);
+        let auth = auth.map(|a| format!("Basic {a}"));
         move || {
-            let mut stream = std::net::TcpStream::connect(&address).unwrap();
-            let header = auth
-                .map(|a| format!("Authorization: Basic {a}\r\n"))
-                .unwrap_or_default();
-            write!(
-                stream,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\n{header}Connection: close\r\n\r\n"
-            )
-            .unwrap();
-            let mut raw = String::new();
-            stream.read_to_string(&mut raw).unwrap();
-            raw
+            let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+            let (_, head, body) = support::http_with("GET", &address, "/metrics", &headers);
+            format!("{head}\r\n\r\n{body}")
         }
     };
     use base64::Engine as _;
@@ -655,7 +591,7 @@ async fn basic_auth_refuses_wrong_credentials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_metrics_with_a_generated_certificate() {
-    if !common::require_tool("openssl") || !common::require_tool("curl") {
+    if !support::require_tool("openssl") || !support::require_tool("curl") {
         return;
     }
     let cert = temp_path("cert.pem");
@@ -867,7 +803,7 @@ fn curl(method: &str, url: &str, cacert: Option<&std::path::Path>, user: Option<
 /// Issue 11: `POST /-/reload` used to drop TLS and basic auth that came from --web.config.file.
 #[test]
 fn a_reload_keeps_tls_and_basic_auth_from_the_command_line() {
-    if !common::require_tool("curl") || !common::require_tool("openssl") {
+    if !support::require_tool("curl") || !support::require_tool("openssl") {
         return;
     }
     let (cert, key) = generate_certificate();
@@ -877,20 +813,23 @@ fn a_reload_keeps_tls_and_basic_auth_from_the_command_line() {
             &format!("basic_auth_users:\n  scraper: {hash}\n"),
             tls.then_some((cert.as_path(), key.as_path())),
         );
-        let port = common::free_port();
+        let port = support::free_port();
         let config = temp_path("reload-auth.toml");
         std::fs::write(
             &config,
             format!("[server]\nlisten = \"127.0.0.1:{port}\"\nenable_reload = true\n"),
         )
         .unwrap();
-        let binary = Binary::start(&[
-            "--demo",
-            "--config",
-            config.to_str().unwrap(),
-            "--web.config.file",
-            web.to_str().unwrap(),
-        ]);
+        let binary = support::ExporterProcess::start(
+            &[
+                "--demo",
+                "--config",
+                config.to_str().unwrap(),
+                "--web.config.file",
+                web.to_str().unwrap(),
+            ],
+            "",
+        );
         binary.wait_for_log("serving /metrics");
         let scheme = if tls { "https" } else { "http" };
         let url = |path: &str| format!("{scheme}://127.0.0.1:{port}{path}");

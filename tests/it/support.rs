@@ -29,17 +29,24 @@ pub fn scenario(text: &str) -> Scenario {
     Scenario::parse(Path::new("test-scenario.toml"), text).expect("test scenario is valid")
 }
 
-/// `GET` (or another method) over plain HTTP/1.1; returns (status, headers, body).
+/// `GET` (or another method) over plain HTTP/1.1; returns (status, head, body).
 pub fn http(method: &str, address: &str, path: &str) -> (u16, String, String) {
+    http_with(method, address, path, &[])
+}
+
+/// The one HTTP client of the tests: a request with extra header lines over plain HTTP/1.1,
+/// `Connection: close`; returns (status, head, body).
+pub fn http_with(method: &str, address: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
     let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -50,6 +57,117 @@ pub fn http(method: &str, address: &str, path: &str) -> (u16, String, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
+}
+
+/// The exporter binary in a process of its own (dummy AWS credentials, no instance metadata),
+/// its stderr in a log file the test reads; killed when dropped.
+pub struct ExporterProcess {
+    pub child: std::process::Child,
+    pub log: std::path::PathBuf,
+    /// Where it serves, when the test knows.
+    pub address: String,
+}
+
+impl ExporterProcess {
+    pub fn start(args: &[&str], address: &str) -> ExporterProcess {
+        let log = temp_path("exporter.log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        ExporterProcess {
+            child,
+            log,
+            address: address.to_string(),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (20 s at most) until the log says `text`.
+    pub fn wait_for_log(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.log().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "log never said {text:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Its `/metrics`, parsed; empty while it does not answer.
+    pub async fn metrics(&self) -> BTreeMap<String, f64> {
+        let address = self.address.clone();
+        tokio::task::spawn_blocking(move || match std::net::TcpStream::connect(&address) {
+            Ok(_) => parse_metrics(&http("GET", &address, "/metrics").2, ""),
+            Err(_) => BTreeMap::new(),
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Polls `/metrics` until `done` holds (20 s at most).
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&BTreeMap<String, f64>) -> bool,
+    ) -> BTreeMap<String, f64> {
+        let started = std::time::Instant::now();
+        loop {
+            let metrics = self.metrics().await;
+            if done(&metrics) {
+                return metrics;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "never saw {what}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM; returns the exit code (10 s at most).
+    pub fn stop(mut self) -> Option<i32> {
+        self.signal("TERM");
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "SIGTERM did not stop the exporter"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ExporterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Parses exposition text into `name{sorted labels}` -> value, for `prefix`ed metrics only.

@@ -1,9 +1,9 @@
 //! The exporter end to end: the real SDK against the simulator over HTTP, `/metrics` scraped over
 //! HTTP, every number compared with what the test computes itself from the simulator's sessions.
 
-mod common;
+use crate::support;
 
-use common::{assert_metrics_eq, http, only, series, Harness};
+use crate::support::{assert_metrics_eq, http, only, series, Harness};
 use gamelift_exporter::simulator::Faults;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -65,7 +65,7 @@ interrupted = 3
     )
 }
 
-use common::SESSION_METRICS;
+use crate::support::SESSION_METRICS;
 
 fn for_fleet(metrics: &BTreeMap<String, f64>, fleet: &str) -> BTreeMap<String, f64> {
     let needle = format!("fleet_id=\"{fleet}\"");
@@ -254,7 +254,7 @@ async fn every_metric_matches_the_ground_truth() {
         "after the second event",
     );
 
-    if common::require_tool("promtool") {
+    if support::require_tool("promtool") {
         let mut child = std::process::Command::new("promtool")
             .args(["check", "metrics"])
             .stdin(std::process::Stdio::piped())

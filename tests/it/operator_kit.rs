@@ -12,7 +12,7 @@
 //! (it is written in a plain style: `- record:`/`- alert:` items whose `expr:`
 //! is either on one line or a `|` block), and HTTP is spoken by hand.
 
-mod common;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -1271,7 +1271,7 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
     // directory goes away.
     let tmp = TempDir::new("e2e");
 
-    let exporter_port = common::free_port();
+    let exporter_port = support::free_port();
     let exporter_config = tmp.path().join("gamelift-exporter.toml");
     fs::write(
         &exporter_config,
@@ -1289,7 +1289,7 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
     );
     wait_ready(exporter_port, &mut exporter, Duration::from_secs(60));
 
-    let prometheus_port = common::free_port();
+    let prometheus_port = support::free_port();
     let prometheus_config = tmp.path().join("prometheus.yml");
     fs::write(
         &prometheus_config,

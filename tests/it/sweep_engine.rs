@@ -2,9 +2,9 @@
 //! statuses, per-fleet schedules with history in the background, every attempt on the budget,
 //! and what survives a restart. Every number is compared with the simulator's own records.
 
-mod common;
+use crate::support;
 
-use common::{assert_metrics_eq, only, series, Harness};
+use crate::support::{assert_metrics_eq, only, series, ExporterProcess, Harness};
 use gamelift_exporter::simulator::{Faults, SessionRecord};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -150,7 +150,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
     );
     let (_, metrics) = h.scrape().await;
     assert_metrics_eq(
-        &only(&metrics, &common::SESSION_METRICS),
+        &only(&metrics, &support::SESSION_METRICS),
         &h.truth(),
         "first round",
     );
@@ -297,7 +297,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
         "after a full pass over the same sessions",
     );
     assert_metrics_eq(
-        &only(&after_full, &common::SESSION_METRICS),
+        &only(&after_full, &support::SESSION_METRICS),
         &h.truth(),
         "after the full pass",
     );
@@ -743,8 +743,8 @@ async fn a_failed_full_pass_resumes_at_the_page_that_failed() {
     );
     let (_, metrics) = h.scrape().await;
     assert_metrics_eq(
-        &only(&metrics, &common::SESSION_METRICS),
-        &only(&h.truth(), &common::SESSION_METRICS)
+        &only(&metrics, &support::SESSION_METRICS),
+        &only(&h.truth(), &support::SESSION_METRICS)
             .into_iter()
             .filter(|(k, _)| k.contains(SPOT))
             .collect(),
@@ -836,7 +836,7 @@ async fn a_reload_during_a_long_full_pass_applies_within_a_second() {
     .unwrap();
     let address = h.address.clone();
     let posted = std::time::Instant::now();
-    let (status, _, body) = tokio::task::spawn_blocking(move || common::http("POST", &address, "/-/reload"))
+    let (status, _, body) = tokio::task::spawn_blocking(move || support::http("POST", &address, "/-/reload"))
         .await
         .unwrap();
     let took = posted.elapsed();
@@ -866,95 +866,6 @@ async fn a_reload_during_a_long_full_pass_applies_within_a_second() {
     );
 }
 
-/// The exporter binary against an in-process simulator, its log in a file.
-struct ExporterProcess {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-    address: String,
-}
-
-impl ExporterProcess {
-    fn start(config: &std::path::Path, port: u16) -> ExporterProcess {
-        let log = common::temp_path("exporter.log");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
-            .args(["--config", config.to_str().unwrap()])
-            .env("AWS_ACCESS_KEY_ID", "AKIDSTATE")
-            .env("AWS_SECRET_ACCESS_KEY", "state-secret")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        ExporterProcess {
-            child,
-            log,
-            address: format!("127.0.0.1:{port}"),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn metrics(&self) -> BTreeMap<String, f64> {
-        let address = self.address.clone();
-        tokio::task::spawn_blocking(move || match std::net::TcpStream::connect(&address) {
-            Ok(_) => common::parse_metrics(&common::http("GET", &address, "/metrics").2, ""),
-            Err(_) => BTreeMap::new(),
-        })
-        .await
-        .unwrap()
-    }
-
-    /// Polls `/metrics` until `done` holds (20 s at most).
-    async fn wait_for(
-        &self,
-        what: &str,
-        done: impl Fn(&BTreeMap<String, f64>) -> bool,
-    ) -> BTreeMap<String, f64> {
-        let started = std::time::Instant::now();
-        loop {
-            let metrics = self.metrics().await;
-            if done(&metrics) {
-                return metrics;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "never saw {what}:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// SIGTERM, and the exit code.
-    fn stop(mut self) -> Option<i32> {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let started = std::time::Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "SIGTERM did not stop the exporter"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for ExporterProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn counter_sum(metrics: &BTreeMap<String, f64>, name: &str) -> f64 {
     only(metrics, &[name]).values().sum()
 }
@@ -971,12 +882,12 @@ fn event_count(metrics: &BTreeMap<String, f64>, fleet: &str, code: &str) -> Opti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
     use gamelift_exporter::simulator::{Clock, Simulator};
-    let sim = Simulator::start(&common::scenario(&churning_world(0.0)), Clock::Manual)
+    let sim = Simulator::start(&support::scenario(&churning_world(0.0)), Clock::Manual)
         .await
         .unwrap();
-    let dir = common::temp_path("state-dir");
+    let dir = support::temp_path("state-dir");
     std::fs::create_dir_all(&dir).unwrap();
-    let port = common::free_port();
+    let port = support::free_port();
     let config = dir.join("exporter.toml");
     std::fs::write(
         &config,
@@ -986,7 +897,10 @@ async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
         ),
     )
     .unwrap();
-    let first = ExporterProcess::start(&config, port);
+    let first = ExporterProcess::start(
+        &["--config", config.to_str().unwrap()],
+        &format!("127.0.0.1:{port}"),
+    );
     first
         .wait_for("a first live pass", |m| up(m, SPOT) == Some(1.0))
         .await;
@@ -1017,7 +931,10 @@ async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
         .unwrap();
     sim.advance(TICK);
 
-    let second = ExporterProcess::start(&config, port);
+    let second = ExporterProcess::start(
+        &["--config", config.to_str().unwrap()],
+        &format!("127.0.0.1:{port}"),
+    );
     let metrics = second
         .wait_for("the downtime counted after the restart", |m| {
             counter_sum(m, "gamelift_game_session_interruptions_total") == during_downtime
@@ -1049,7 +966,10 @@ async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
 
     // A corrupt file: set aside with the reason, a fresh start, and counting works.
     std::fs::write(dir.join("state.json"), "{\"version\": 1, \"counting").unwrap();
-    let third = ExporterProcess::start(&config, port);
+    let third = ExporterProcess::start(
+        &["--config", config.to_str().unwrap()],
+        &format!("127.0.0.1:{port}"),
+    );
     third
         .wait_for("a first live pass and full pass", |m| {
             up(m, SPOT) == Some(1.0)
@@ -1091,14 +1011,14 @@ async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_state_file_is_reported_and_counting_goes_on() {
     use gamelift_exporter::simulator::{Clock, Simulator};
-    let sim = Simulator::start(&common::scenario(&churning_world(0.0)), Clock::Manual)
+    let sim = Simulator::start(&support::scenario(&churning_world(0.0)), Clock::Manual)
         .await
         .unwrap();
     // The state file's directory is a regular file: nothing can be written there.
-    let blocker = common::temp_path("not-a-directory");
+    let blocker = support::temp_path("not-a-directory");
     std::fs::write(&blocker, "").unwrap();
-    let port = common::free_port();
-    let config = common::temp_path("unwritable.toml");
+    let port = support::free_port();
+    let config = support::temp_path("unwritable.toml");
     std::fs::write(
         &config,
         format!(
@@ -1108,7 +1028,10 @@ async fn an_unwritable_state_file_is_reported_and_counting_goes_on() {
         ),
     )
     .unwrap();
-    let exporter = ExporterProcess::start(&config, port);
+    let exporter = ExporterProcess::start(
+        &["--config", config.to_str().unwrap()],
+        &format!("127.0.0.1:{port}"),
+    );
     exporter
         .wait_for("a first live pass", |m| up(m, SPOT) == Some(1.0))
         .await;

@@ -2,9 +2,9 @@
 //! second for a few minutes (SOAK_SECONDS, default 150). Its memory must stay flat and its
 //! interruption counter must end equal to the interruptions that happened. Figures are printed.
 
-mod common;
+use crate::support;
 
-use common::{assert_metrics_eq, http, only, parse_metrics, scenario, temp_path, SESSION_METRICS};
+use crate::support::{assert_metrics_eq, http, only, parse_metrics, scenario, temp_path, SESSION_METRICS};
 use gamelift_exporter::simulator::{Clock, Faults, Simulator};
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -64,7 +64,7 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
         .unwrap_or(150);
     let sim = Simulator::start(&scenario(WORLD), Clock::Manual).await.unwrap();
     let sim_start_ms = sim.now_ms();
-    let port = common::free_port();
+    let port = support::free_port();
     let address = format!("127.0.0.1:{port}");
     let config = temp_path("soak.toml");
     std::fs::write(
@@ -75,19 +75,11 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
         ),
     )
     .unwrap();
-    let log = temp_path("soak.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
-        .args(["--config", config.to_str().unwrap(), "--log-level", "warn"])
-        .env("AWS_ACCESS_KEY_ID", "AKIDSOAK")
-        .env("AWS_SECRET_ACCESS_KEY", "soak-secret")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let exporter = support::ExporterProcess::start(
+        &["--config", config.to_str().unwrap(), "--log-level", "warn"],
+        &address,
+    );
+    let pid = exporter.child.id();
     let get = |path: &'static str| {
         let address = address.clone();
         tokio::task::spawn_blocking(move || {
@@ -101,7 +93,7 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
         assert!(
             Instant::now() < ready_by,
             "exporter never became ready:\n{}",
-            std::fs::read_to_string(&log).unwrap()
+            exporter.log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -144,7 +136,7 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
     // Quiet world, no faults: wait for full passes to catch up, then check every number.
     sim.set_faults(Faults::none());
     let settle = Instant::now();
-    let truth = common::expected_session_metrics(&sim.sessions(), &sim.fleets());
+    let truth = support::expected_session_metrics(&sim.sessions(), &sim.fleets());
     let interrupted = sim
         .sessions()
         .iter()
@@ -162,8 +154,7 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
             break (counter, sessions);
         }
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(exporter);
 
     let warm: Vec<u64> = samples
         .iter()

@@ -1,8 +1,8 @@
 //! The simulator answers a second, independent client: boto3 and the AWS CLI (AWS JSON 1.1).
 
-mod common;
+use crate::support;
 
-use common::scenario;
+use crate::support::scenario;
 use gamelift_exporter::simulator::{Clock, EventRecord, SessionRecord, Simulator};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -132,7 +132,7 @@ async fn boto3_lists_fleets_and_pages_sessions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_lists_fleets_and_describes_sessions() {
-    if !common::require_tool("aws") {
+    if !support::require_tool("aws") {
         return;
     }
     let sim = Simulator::start(&scenario(SCENARIO), Clock::Manual)
@@ -367,7 +367,7 @@ type DetailRow = (String, String, Option<String>, String, Option<i64>);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_describes_fleet_events_and_session_details() {
-    if !common::require_tool("aws") {
+    if !support::require_tool("aws") {
         return;
     }
     let sim = Simulator::start(&scenario(SCENARIO), Clock::Manual)
