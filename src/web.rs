@@ -84,13 +84,13 @@ impl WebConfig {
     pub fn load(path: &Path) -> Result<WebConfig, FileError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| FileError::whole_file(path, None, format!("cannot read web config: {e}")))?;
-        let deserializer = serde_yaml::Deserializer::from_str(&text);
+        let deserializer = yaml_serde::Deserializer::from_str(&text);
         let raw: RawWebConfig = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let field = err.path().to_string();
             let inner = err.into_inner();
             let position = inner.location().map(|l| (l.line(), l.column()));
             let mut message = inner.to_string();
-            // serde_yaml appends " at line L column C" and may prefix the field path; both are
+            // the YAML parser appends " at line L column C" and may prefix the field path; both are
             // already in front of the message.
             if let Some(cut) = message.find(" at line ") {
                 message.truncate(cut);
