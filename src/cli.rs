@@ -23,6 +23,11 @@ pub struct Args {
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
 
+    /// State file (interruption ledger, event positions) kept across restarts; overrides
+    /// state.path. The systemd units point it into their StateDirectory.
+    #[arg(long = "state.path", value_name = "FILE")]
+    pub state_path: Option<PathBuf>,
+
     /// Run on a built-in simulated GameLift world instead of AWS (no account needed).
     #[arg(long)]
     pub demo: bool,

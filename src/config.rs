@@ -443,6 +443,8 @@ fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Glob>, D::Error> {
 pub struct Overrides {
     /// `--web.config.file`: TLS and basic auth; outranks `server.web_config_file`.
     pub web_config_file: Option<PathBuf>,
+    /// `--state.path`: outranks `state.path`.
+    pub state_path: Option<PathBuf>,
     /// `--demo`: the built-in simulator replaces the AWS endpoint, Regions and profile.
     pub demo: Option<DemoTarget>,
 }
@@ -460,6 +462,9 @@ impl Overrides {
     pub fn apply(&self, mut config: Config) -> Config {
         if let Some(file) = &self.web_config_file {
             config.server.web_config_file = Some(file.clone());
+        }
+        if let Some(file) = &self.state_path {
+            config.state.path = Some(file.clone());
         }
         if let Some(demo) = &self.demo {
             config.aws.region = None;

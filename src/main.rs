@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     // File, then command line, then --demo: one merge, re-applied by every reload.
     let overrides = Overrides {
         web_config_file: args.web_config_file.clone(),
+        state_path: args.state_path.clone(),
         demo: args.demo.then(|| DemoTarget {
             regions: gamelift_exporter::demo::regions(),
             endpoint_url: None,
