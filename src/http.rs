@@ -2,7 +2,7 @@
 //! optional TLS and basic auth (see [`crate::web`]); hardened against slow and greedy clients.
 
 use crate::exporter::Exporter;
-use crate::web::Access;
+use crate::web::{Access, Check};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -103,18 +103,33 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let authorization = authorization.map(str::to_string);
-        // bcrypt is slow on purpose: keep it off the I/O threads.
-        let access = tokio::task::spawn_blocking(move || web.check(authorization.as_deref()))
-            .await
-            .unwrap_or(Access::Denied);
-        if access == Access::Denied {
-            let mut response = plain(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Basic realm=\"gamelift-exporter\""),
-            );
-            return response;
+        let access = match web.check(authorization) {
+            Check::Done(access) => access,
+            // bcrypt is slow on purpose: keep it off the I/O threads.
+            Check::Password(check) => tokio::task::spawn_blocking(move || check.run())
+                .await
+                .unwrap_or(Access::Denied),
+        };
+        match access {
+            Access::Allowed => {}
+            Access::Denied => {
+                let mut response = plain(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"gamelift-exporter\""),
+                );
+                return response;
+            }
+            Access::Busy => {
+                let mut response = plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "429 Too Many Requests: too many password checks at once; try again\n",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                return response;
+            }
         }
     }
     let allowed: &[Method] = match path.as_str() {

@@ -12,10 +12,21 @@
 use crate::tomlfile::FileError;
 use base64::Engine as _;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio_rustls::rustls;
+
+/// Password checks (bcrypt, slow on purpose) running at once; more are refused with 429 rather
+/// than queued, so a flood of bad passwords costs at most this many cores.
+pub const MAX_PASSWORD_CHECKS: usize = 1;
+/// Verified credentials skip bcrypt for this long after their last use.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+/// At most this many verified credentials are remembered.
+const MAX_VERIFIED: usize = 64;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,11 +61,16 @@ struct RawHttp {
 pub struct WebConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     users: BTreeMap<String, String>,
-    /// `Authorization` header values already verified, so bcrypt (slow on purpose) runs once
-    /// per credential rather than once per scrape.
-    verified: Mutex<HashSet<String>>,
+    /// Checked for unknown users, so that an unknown user costs the same bcrypt as a known one
+    /// and timing does not tell which usernames exist (as exporter-toolkit does).
+    dummy_hash: String,
+    /// Credentials verified recently, keyed by a hash of the whole `Authorization` value under
+    /// a per-process random key (the credentials themselves are not kept): bcrypt runs once per
+    /// credential rather than once per scrape.
+    verified: Mutex<HashMap<u64, Instant>>,
+    hasher: std::collections::hash_map::RandomState,
+    checks_running: Arc<AtomicUsize>,
 }
-
 impl std::fmt::Debug for WebConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebConfig")
@@ -69,15 +85,76 @@ impl std::fmt::Debug for WebConfig {
 pub enum Access {
     Allowed,
     Denied,
+    /// Too many password checks at once: try again shortly (429).
+    Busy,
+}
+
+/// A password check that holds one of the [`MAX_PASSWORD_CHECKS`] slots; run it off the I/O
+/// threads with [`PasswordCheck::run`].
+pub struct PasswordCheck {
+    web: Arc<WebConfig>,
+    key: u64,
+    user: String,
+    password: String,
+}
+
+impl PasswordCheck {
+    /// Runs bcrypt (against the dummy hash for an unknown user) and remembers a success.
+    pub fn run(self) -> Access {
+        let known = self.web.users.get(&self.user);
+        let hash = known.unwrap_or(&self.web.dummy_hash);
+        let matches = bcrypt::verify(&self.password, hash).unwrap_or(false);
+        if known.is_some() && matches {
+            let mut verified = self.web.verified.lock().unwrap_or_else(|p| p.into_inner());
+            if verified.len() >= MAX_VERIFIED {
+                verified.retain(|_, at| at.elapsed() < VERIFIED_FOR);
+            }
+            if verified.len() < MAX_VERIFIED {
+                verified.insert(self.key, Instant::now());
+            }
+            Access::Allowed
+        } else {
+            Access::Denied
+        }
+    }
+}
+
+impl Drop for PasswordCheck {
+    fn drop(&mut self) {
+        self.web.checks_running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The first step of checking a request: done at once, or a password check to run.
+pub enum Check {
+    Done(Access),
+    Password(PasswordCheck),
 }
 
 impl WebConfig {
     /// No TLS, no authentication.
     pub fn open() -> WebConfig {
+        WebConfig::new(None, BTreeMap::new())
+    }
+
+    fn new(tls: Option<Arc<rustls::ServerConfig>>, users: BTreeMap<String, String>) -> WebConfig {
+        // The dummy costs what the configured hashes cost (their bcrypt cost factor).
+        let cost = users
+            .values()
+            .find_map(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map_or(bcrypt::DEFAULT_COST, |parts| parts.get_cost());
+        let dummy_hash = if users.is_empty() {
+            String::new()
+        } else {
+            bcrypt::hash("not a password of anyone", cost).unwrap_or_default()
+        };
         WebConfig {
-            tls: None,
-            users: BTreeMap::new(),
-            verified: Mutex::new(HashSet::new()),
+            tls,
+            users,
+            dummy_hash,
+            verified: Mutex::new(HashMap::new()),
+            hasher: std::collections::hash_map::RandomState::new(),
+            checks_running: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -154,57 +231,64 @@ impl WebConfig {
                 )?))
             }
         };
-        Ok(WebConfig {
-            tls,
-            users: raw.basic_auth_users,
-            verified: Mutex::new(HashSet::new()),
-        })
+        Ok(WebConfig::new(tls, raw.basic_auth_users))
     }
 
     pub fn requires_auth(&self) -> bool {
         !self.users.is_empty()
     }
 
-    /// Checks a request's `Authorization` header against the configured users.
-    pub fn check(&self, authorization: Option<&str>) -> Access {
+    /// Checks a request's `Authorization` header: at once when it is missing, malformed or was
+    /// verified recently; otherwise a password check to run off the I/O threads, or `Busy`
+    /// when [`MAX_PASSWORD_CHECKS`] are already running.
+    pub fn check(self: &Arc<Self>, authorization: Option<&str>) -> Check {
         if self.users.is_empty() {
-            return Access::Allowed;
+            return Check::Done(Access::Allowed);
         }
         let Some(header) = authorization else {
-            return Access::Denied;
+            return Check::Done(Access::Denied);
         };
-        if self
+        let key = self.hasher.hash_one(header);
+        if let Some(at) = self
             .verified
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(header)
+            .get_mut(&key)
+            .filter(|at| at.elapsed() < VERIFIED_FOR)
         {
-            return Access::Allowed;
+            *at = Instant::now();
+            return Check::Done(Access::Allowed);
         }
-        let Some(encoded) = header.strip_prefix("Basic ") else {
-            return Access::Denied;
+        let Some((user, password)) = header
+            .strip_prefix("Basic ")
+            .and_then(|encoded| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .ok()
+            })
+            .and_then(|decoded| String::from_utf8(decoded).ok())
+            .and_then(|decoded| {
+                decoded
+                    .split_once(':')
+                    .map(|(u, p)| (u.to_string(), p.to_string()))
+            })
+        else {
+            return Check::Done(Access::Denied);
         };
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-            return Access::Denied;
-        };
-        let Ok(decoded) = String::from_utf8(decoded) else {
-            return Access::Denied;
-        };
-        let Some((user, password)) = decoded.split_once(':') else {
-            return Access::Denied;
-        };
-        let Some(hash) = self.users.get(user) else {
-            return Access::Denied;
-        };
-        if bcrypt::verify(password, hash).unwrap_or(false) {
-            let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-            if verified.len() < 64 {
-                verified.insert(header.to_string());
-            }
-            Access::Allowed
-        } else {
-            Access::Denied
+        let taken = self
+            .checks_running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_PASSWORD_CHECKS).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return Check::Done(Access::Busy);
         }
+        Check::Password(PasswordCheck {
+            web: self.clone(),
+            key,
+            user,
+            password,
+        })
     }
 }
 
@@ -254,26 +338,48 @@ fn server_config(
 mod tests {
     use super::*;
 
+    fn decide(web: &Arc<WebConfig>, header: Option<&str>) -> Access {
+        match web.check(header) {
+            Check::Done(access) => access,
+            Check::Password(check) => check.run(),
+        }
+    }
+
     #[test]
-    fn basic_auth_checks_bcrypt_and_caches() {
+    fn basic_auth_checks_bcrypt_caches_and_refuses_a_second_check_at_once() {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
-        let web = WebConfig {
-            tls: None,
-            users: BTreeMap::from([("prom".to_string(), hash)]),
-            verified: Mutex::new(HashSet::new()),
-        };
+        let web = Arc::new(WebConfig::new(None, BTreeMap::from([("prom".to_string(), hash)])));
         let header = |user: &str, password: &str| {
             format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
             )
         };
-        assert_eq!(web.check(Some(&header("prom", "s3cret"))), Access::Allowed);
-        assert_eq!(web.check(Some(&header("prom", "s3cret"))), Access::Allowed);
-        assert_eq!(web.check(Some(&header("prom", "wrong"))), Access::Denied);
-        assert_eq!(web.check(Some(&header("other", "s3cret"))), Access::Denied);
-        assert_eq!(web.check(Some("Bearer x")), Access::Denied);
-        assert_eq!(web.check(None), Access::Denied);
-        assert_eq!(WebConfig::open().check(None), Access::Allowed);
+        assert_eq!(decide(&web, Some(&header("prom", "s3cret"))), Access::Allowed);
+        // Cached: no password check needed.
+        assert!(matches!(
+            web.check(Some(&header("prom", "s3cret"))),
+            Check::Done(Access::Allowed)
+        ));
+        assert_eq!(decide(&web, Some(&header("prom", "wrong"))), Access::Denied);
+        assert_eq!(decide(&web, Some(&header("other", "s3cret"))), Access::Denied);
+        assert_eq!(decide(&web, Some("Bearer x")), Access::Denied);
+        assert_eq!(decide(&web, None), Access::Denied);
+        assert_eq!(decide(&Arc::new(WebConfig::open()), None), Access::Allowed);
+        // The dummy hash has the cost of the configured ones.
+        assert_eq!(web.dummy_hash.parse::<bcrypt::HashParts>().unwrap().get_cost(), 4);
+        // While one check runs, another is refused rather than queued.
+        let Check::Password(running) = web.check(Some(&header("prom", "nope"))) else {
+            panic!("a password check")
+        };
+        assert!(matches!(
+            web.check(Some(&header("prom", "other"))),
+            Check::Done(Access::Busy)
+        ));
+        assert_eq!(running.run(), Access::Denied);
+        assert!(matches!(
+            web.check(Some(&header("prom", "other"))),
+            Check::Password(_)
+        ));
     }
 }

@@ -862,3 +862,133 @@ fn a_reload_keeps_tls_and_basic_auth_from_the_command_line() {
         }
     }
 }
+
+/// CPU time of every thread of a process, from the scheduler's nanosecond accounting.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum::<u64>() as f64
+        / 1e9
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+/// Issue 11: an unknown user used to be refused at once while a known one cost a bcrypt, and
+/// every wrong password cost an unthrottled bcrypt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_take_as_long_for_any_user_and_a_flood_is_capped() {
+    use base64::Engine as _;
+    let basic = |credentials: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    };
+    // Cost 8: about 20 ms per check here, long enough for a difference to show.
+    let hash = bcrypt::hash("right", 8).unwrap();
+    let web = web_config(&format!("basic_auth_users:\n  scraper: {hash}\n"), None);
+    let port = support::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let config = temp_path("auth-timing.toml");
+    std::fs::write(&config, format!("[server]\nlisten = \"{address}\"\n")).unwrap();
+    let exporter = support::ExporterProcess::start(
+        &[
+            "--demo",
+            "--config",
+            config.to_str().unwrap(),
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+        &address,
+    );
+    exporter.wait_for_log("serving /metrics");
+    let get = |credentials: &str| {
+        let (address, header) = (address.clone(), basic(credentials));
+        move || {
+            let started = Instant::now();
+            let (status, _, _) =
+                support::http_with("GET", &address, "/metrics", &[("Authorization", &header)]);
+            (status, started.elapsed())
+        }
+    };
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..25 {
+        let (status, took) = tokio::task::spawn_blocking(get("scraper:wrong")).await.unwrap();
+        assert_eq!(status, 401);
+        known.push(took);
+        let (status, took) = tokio::task::spawn_blocking(get("mallory:wrong")).await.unwrap();
+        assert_eq!(status, 401);
+        unknown.push(took);
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    eprintln!("wrong password, median of 25: known user {known:?}, unknown user {unknown:?}");
+    assert!(
+        unknown > Duration::from_millis(2),
+        "an unknown user costs a bcrypt too ({unknown:?})"
+    );
+    let gap = known.abs_diff(unknown);
+    assert!(
+        gap < known / 3,
+        "known {known:?} and unknown {unknown:?} users differ by {gap:?}"
+    );
+
+    // The right credentials are verified once, then cached.
+    assert_eq!(
+        tokio::task::spawn_blocking(get("scraper:right")).await.unwrap().0,
+        200
+    );
+    // A flood of wrong passwords from 8 connections for 3 s: at most MAX_PASSWORD_CHECKS cores
+    // of bcrypt, the rest refused with 429; the scraper with good credentials is still served.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood: Vec<_> = (0..8)
+        .map(|_| {
+            let (stop, request) = (stop.clone(), get("scraper:guess"));
+            std::thread::spawn(move || {
+                let mut statuses = BTreeMap::new();
+                while !stop.load(Ordering::Relaxed) {
+                    *statuses.entry(request().0).or_insert(0) += 1;
+                }
+                statuses
+            })
+        })
+        .collect();
+    let pid = exporter.child.id();
+    let cpu_before = cpu_seconds(pid);
+    let started = Instant::now();
+    let mut good = Vec::new();
+    while started.elapsed() < Duration::from_secs(3) {
+        good.push(tokio::task::spawn_blocking(get("scraper:right")).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cores = (cpu_seconds(pid) - cpu_before) / started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for thread in flood {
+        for (status, n) in thread.join().unwrap() {
+            *statuses.entry(status).or_default() += n;
+        }
+    }
+    eprintln!(
+        "flood: {statuses:?}, the exporter used {cores:.2} cores, good scrapes {:?}",
+        good.iter().map(|g| g.0).collect::<Vec<_>>()
+    );
+    assert!(
+        good.iter().all(|(status, _)| *status == 200),
+        "good credentials keep being served"
+    );
+    assert!(
+        statuses.get(&429).is_some_and(|n| *n > 0),
+        "excess checks are refused: {statuses:?}"
+    );
+    let cap = gamelift_exporter::web::MAX_PASSWORD_CHECKS as f64;
+    assert!(cores <= cap + 0.5, "the flood took {cores:.2} cores (cap {cap})");
+}
