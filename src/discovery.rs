@@ -99,27 +99,10 @@ pub async fn discover(
             .await
             .map_err(|e| failure("DescribeFleetAttributes", e))?;
         for attributes in described.fleet_attributes() {
-            let (Some(id), name) = (attributes.fleet_id(), attributes.name().unwrap_or_default()) else {
-                continue;
-            };
-            if !filter.accepts(id, name) {
-                continue;
+            match fleet_of(attributes, &client.region) {
+                Some(fleet) if filter.accepts(&fleet.fleet_id, &fleet.name) => fleets.push(fleet),
+                _ => {}
             }
-            fleets.push(Fleet {
-                fleet_id: id.to_string(),
-                name: name.to_string(),
-                // Not guessed: a missing type is shown as such, never as ON_DEMAND or EC2.
-                fleet_type: attributes
-                    .fleet_type()
-                    .map_or("UNKNOWN", |t| t.as_str())
-                    .to_string(),
-                compute_type: attributes
-                    .compute_type()
-                    .map_or("UNKNOWN", |t| t.as_str())
-                    .to_string(),
-                home_region: client.region.clone(),
-                locations: vec![client.region.clone()],
-            });
         }
     }
     for fleet in &mut fleets {
@@ -138,6 +121,25 @@ pub async fn discover(
     }
     fleets.sort_by(|a, b| a.fleet_id.cmp(&b.fleet_id));
     Ok(fleets)
+}
+
+/// A fleet as DescribeFleetAttributes describes it, home Region as its only location so far.
+fn fleet_of(attributes: &aws_sdk_gamelift::types::FleetAttributes, region: &str) -> Option<Fleet> {
+    Some(Fleet {
+        fleet_id: attributes.fleet_id()?.to_string(),
+        name: attributes.name().unwrap_or_default().to_string(),
+        // Not guessed: a missing type is shown as such, never as ON_DEMAND or EC2.
+        fleet_type: attributes
+            .fleet_type()
+            .map_or("UNKNOWN", |t| t.as_str())
+            .to_string(),
+        compute_type: attributes
+            .compute_type()
+            .map_or("UNKNOWN", |t| t.as_str())
+            .to_string(),
+        home_region: region.to_string(),
+        locations: vec![region.to_string()],
+    })
 }
 
 async fn locations(
@@ -179,5 +181,33 @@ async fn locations(
         if token.is_none() {
             return Ok(out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_gamelift::types::{ComputeType, FleetAttributes, FleetType};
+
+    #[test]
+    fn missing_types_are_unknown_not_guessed() {
+        let bare = FleetAttributes::builder().fleet_id("fleet-a").name("a").build();
+        let fleet = fleet_of(&bare, "us-west-2").unwrap();
+        assert_eq!(
+            (fleet.fleet_type.as_str(), fleet.compute_type.as_str()),
+            ("UNKNOWN", "UNKNOWN")
+        );
+        let full = FleetAttributes::builder()
+            .fleet_id("fleet-b")
+            .fleet_type(FleetType::Spot)
+            .compute_type(ComputeType::Anywhere)
+            .build();
+        let fleet = fleet_of(&full, "eu-west-1").unwrap();
+        assert_eq!(
+            (fleet.fleet_type.as_str(), fleet.compute_type.as_str()),
+            ("SPOT", "ANYWHERE")
+        );
+        assert_eq!(fleet.locations, ["eu-west-1"]);
+        assert!(fleet_of(&FleetAttributes::builder().build(), "us-west-2").is_none());
     }
 }

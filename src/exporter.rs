@@ -232,18 +232,30 @@ impl Exporter {
 
     /// The `/metrics` body: the fleets' rendered metrics (rendered again only when something
     /// changed or a fleet turned stale) followed by the live families (API counters, budgets,
-    /// build info, process metrics).
-    pub fn render_metrics(&self) -> prometheus::Result<Vec<u8>> {
+    /// build info, process metrics). With `gzip`, two gzip members: the fleets' part compressed
+    /// once per render, the small live part per scrape (gzip readers, Prometheus' among them,
+    /// read concatenated members as one stream).
+    pub fn render_metrics(&self, gzip: bool) -> prometheus::Result<Vec<u8>> {
         self.store
             .render(self.config().sweep.stale_after.as_millis() as i64);
-        let fleets = self.store.text();
-        let mut body = Vec::with_capacity(fleets.len() + 4096);
-        body.extend_from_slice(&fleets);
+        let mut live = Vec::with_capacity(4096);
         prometheus::Encoder::encode(
             &prometheus::TextEncoder::new(),
             &self.registry.gather(),
-            &mut body,
+            &mut live,
         )?;
+        let fleets = if gzip {
+            self.store.gzip()
+        } else {
+            self.store.text()
+        };
+        let mut body = Vec::with_capacity(fleets.len() + live.len());
+        body.extend_from_slice(&fleets);
+        if gzip {
+            body.extend_from_slice(&crate::store::gzip(&live));
+        } else {
+            body.extend_from_slice(&live);
+        }
         Ok(body)
     }
 

@@ -146,8 +146,19 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
         return response;
     }
     let response = match path.as_str() {
-        "/metrics" => match exporter.render_metrics() {
-            Ok(body) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
+        "/metrics" => match exporter.render_metrics(accepts_gzip(&request)) {
+            Ok(body) => {
+                let mut response = text(StatusCode::OK, METRICS_CONTENT_TYPE, body);
+                if accepts_gzip(&request) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+                }
+                response
+                    .headers_mut()
+                    .insert(header::VARY, header::HeaderValue::from_static("Accept-Encoding"));
+                response
+            }
             Err(error) => plain(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("error encoding metrics: {error}\n"),
@@ -177,6 +188,23 @@ async fn route(exporter: &Exporter, request: Request<Incoming>) -> Response<Full
     };
     // For HEAD, hyper sends the head only, with the Content-Length of this body.
     response
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not with `q=0`), as Prometheus does.
+fn accepts_gzip(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused =
+                parts.any(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f64>().ok()) == Some(0.0));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 fn landing_page(exporter: &Exporter) -> String {

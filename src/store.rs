@@ -259,13 +259,22 @@ struct Inner {
     state_version: u64,
 }
 
-/// The rendered exposition text of the fleet metrics, and when it stops being valid (the next
-/// time a fleet turns stale).
+/// The rendered exposition text of the fleet metrics (plain and gzip-compressed, both made once
+/// per render), and when it stops being valid (the next time a fleet turns stale).
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
     pub text: Bytes,
+    pub gzip: Bytes,
     pub version: u64,
     pub valid_until_ms: Option<i64>,
+}
+
+/// One gzip member holding `data`.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).expect("writing to a Vec cannot fail");
+    encoder.finish().expect("writing to a Vec cannot fail")
 }
 
 /// Shared by the passes, the renderer, the HTTP server and the state writer.
@@ -520,8 +529,10 @@ impl Store {
         }
         let version = inner.version;
         drop(inner);
+        let compressed = gzip(text.as_bytes());
         *self.rendered.write().unwrap_or_else(|p| p.into_inner()) = Rendered {
             text: Bytes::from(text),
+            gzip: Bytes::from(compressed),
             version,
             valid_until_ms,
         };
@@ -534,6 +545,15 @@ impl Store {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .text
+            .clone()
+    }
+
+    /// The latest rendered text, gzip-compressed.
+    pub fn gzip(&self) -> Bytes {
+        self.rendered
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .gzip
             .clone()
     }
 

@@ -471,6 +471,64 @@ async fn http_endpoints() {
         .unwrap();
     assert_eq!(status, 405);
     assert!(head.to_lowercase().contains("allow: get, head"));
+    // gzip when asked for (as Prometheus does): two members, the fleets' part compressed once
+    // per render; the same series as the plain body.
+    h.exporter.sweep_once().await;
+    let address = h.address.clone();
+    let (status, head, compressed) = tokio::task::spawn_blocking(move || {
+        support::http_raw("GET", &address, "/metrics", &[("Accept-Encoding", "gzip")])
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let head = head.to_lowercase();
+    assert!(
+        head.contains("content-encoding: gzip") && head.contains("vary: accept-encoding"),
+        "{head}"
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&compressed[..]), &mut text)
+        .unwrap();
+    let (plain, _) = h.scrape().await;
+    assert_eq!(
+        support::parse_metrics(&text, "gamelift_game"),
+        support::parse_metrics(&plain, "gamelift_game")
+    );
+    let address = h.address.clone();
+    let (_, head, _) = tokio::task::spawn_blocking(move || {
+        support::http_with(
+            "GET",
+            &address,
+            "/metrics",
+            &[("Accept-Encoding", "gzip;q=0, identity")],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        !head.to_lowercase().contains("content-encoding"),
+        "gzip;q=0 is a refusal:\n{head}"
+    );
+
+    // The same state reads the same from scrape to scrape, each family's series sorted by
+    // their labels.
+    let fleet_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("gamelift_") && !l.starts_with("gamelift_exporter_api"))
+            .map(str::to_string)
+            .collect()
+    };
+    let (first, _) = h.scrape().await;
+    let (second, _) = h.scrape().await;
+    assert_eq!(fleet_lines(&first), fleet_lines(&second));
+    let lines = fleet_lines(&first);
+    for pair in lines.windows(2) {
+        let family = |l: &str| l.split(['{', ' ']).next().unwrap().to_string();
+        if family(&pair[0]) == family(&pair[1]) {
+            assert!(pair[0] < pair[1], "not sorted:\n{}\n{}", pair[0], pair[1]);
+        }
+    }
+
     // HEAD: the head only, with the Content-Length the GET body has.
     let content_length = |head: &str| -> usize {
         head.lines()

@@ -37,6 +37,12 @@ pub fn http(method: &str, address: &str, path: &str) -> (u16, String, String) {
 /// The one HTTP client of the tests: a request with extra header lines over plain HTTP/1.1,
 /// `Connection: close`; returns (status, head, body).
 pub fn http_with(method: &str, address: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let (status, head, body) = http_raw(method, address, path, headers);
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// [`http_with`], the body as bytes (compressed bodies).
+pub fn http_raw(method: &str, address: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
@@ -49,14 +55,18 @@ pub fn http_with(method: &str, address: &str, path: &str, headers: &[(&str, &str
     stream.write_all(request.as_bytes()).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+    let (head, body) = match split {
+        Some(at) => (&raw[..at], raw[at + 4..].to_vec()),
+        None => (&raw[..], Vec::new()),
+    };
+    let head = String::from_utf8_lossy(head).into_owned();
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
+    (status, head, body)
 }
 
 /// The exporter binary in a process of its own (dummy AWS credentials, no instance metadata),
