@@ -26,8 +26,11 @@ use tokio::time::Instant;
 
 /// A failed discovery is tried again after this (or the discovery interval, if shorter).
 const DISCOVERY_RETRY: Duration = Duration::from_secs(30);
-/// A failed full pass resumes after this, doubling per failure up to the history interval.
+/// A failed full pass resumes after this, doubling per failure up to [`HISTORY_RETRY_MAX`]
+/// (and never later than a regular full pass would start): soon enough that its page tokens
+/// are still valid, late enough not to hammer a failing service.
 const HISTORY_RETRY: Duration = Duration::from_secs(30);
+const HISTORY_RETRY_MAX: Duration = Duration::from_secs(300);
 
 /// One fleet's schedule and the state its passes carry.
 #[derive(Debug)]
@@ -380,8 +383,9 @@ impl RegionWorker {
                     }
                     Err(error) => {
                         slot.history_failures += 1;
-                        let retry = (HISTORY_RETRY * 2u32.saturating_pow(slot.history_failures - 1))
-                            .min(config.sweep.history_interval.max(HISTORY_RETRY));
+                        let retry = (HISTORY_RETRY * 2u32.saturating_pow(slot.history_failures.min(8) - 1))
+                            .min(HISTORY_RETRY_MAX)
+                            .min(config.sweep.history_interval.max(config.sweep.interval));
                         tracing::warn!(%fleet_id, reason = %error.reason, %error, pages = progress.pages, retry_in = ?retry, "full pass stopped; it resumes from the last page read");
                         slot.progress = Some(progress);
                         slot.next_history = now + retry;

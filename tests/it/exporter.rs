@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use crate::support::{assert_metrics_eq, http, only, series, Harness};
+use crate::support::{assert_metrics_eq, http, only, secs, series, Harness};
 use gamelift_exporter::simulator::Faults;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -98,7 +98,7 @@ fn now_seconds() -> f64 {
 
 #[tokio::test]
 async fn every_metric_matches_the_ground_truth() {
-    let h = Harness::start(&world(1), "history_interval = \"0s\"").await;
+    let h = Harness::start(&world(1), |c| c.sweep.history_interval = secs(0)).await;
     let (status, _, _) = h.get("/-/ready").await;
     assert_eq!(status, 503, "not ready before the first sweep");
     let (_, before) = h.scrape().await;
@@ -280,8 +280,11 @@ async fn calls_per_sweep_follow_live_sessions_not_history() {
     let mut live_calls = Vec::new();
     let all = ["ACTIVE", "ACTIVATING", "TERMINATING"];
     for (history_factor, statuses) in [(1, &all[..]), (10, &all[..]), (1, &all[..1])] {
-        let sweep = format!("history_interval = \"1h\"\nlive_statuses = {statuses:?}");
-        let h = Harness::start(&world(history_factor), &sweep).await;
+        let h = Harness::start(&world(history_factor), |c| {
+            c.sweep.history_interval = secs(3600);
+            c.sweep.live_statuses = statuses.iter().map(|s| s.to_string()).collect();
+        })
+        .await;
         let first = h.exporter.sweep_once().await;
         // The first round discovers (one ListFleets and one DescribeFleetAttributes per Region,
         // one DescribeFleetLocationAttributes per fleet), runs a live pass of every fleet, and
@@ -350,10 +353,10 @@ async fn calls_per_sweep_follow_live_sessions_not_history() {
 
 #[tokio::test]
 async fn failed_fleets_keep_their_numbers_and_deleted_fleets_vanish() {
-    let h = Harness::start(
-        &world(1),
-        "history_interval = \"0s\"\ndiscovery_interval = \"0s\"",
-    )
+    let h = Harness::start(&world(1), |c| {
+        c.sweep.history_interval = secs(0);
+        c.sweep.discovery_interval = secs(0);
+    })
     .await;
     h.exporter.sweep_once().await;
     let (_, first) = h.scrape().await;
@@ -416,7 +419,11 @@ async fn failed_fleets_keep_their_numbers_and_deleted_fleets_vanish() {
 
 #[tokio::test]
 async fn a_sweep_that_fails_part_way_publishes_nothing_from_it() {
-    let h = Harness::start(&world(1), "history_interval = \"0s\"\nconcurrency = 1").await;
+    let h = Harness::start(&world(1), |c| {
+        c.sweep.history_interval = secs(0);
+        c.sweep.concurrency = 1;
+    })
+    .await;
     h.exporter.sweep_once().await;
     let (_, first) = h.scrape().await;
     let first_truth = h.truth();
@@ -459,7 +466,7 @@ async fn a_sweep_that_fails_part_way_publishes_nothing_from_it() {
 
 #[tokio::test]
 async fn http_endpoints() {
-    let h = Harness::start(&world(1), "").await;
+    let h = Harness::start(&world(1), |_| {}).await;
     let (status, head, body) = h.get("/").await;
     assert_eq!(status, 200);
     assert!(head.contains("text/html") && body.contains("href=\"/metrics\""));

@@ -5,8 +5,9 @@
 use crate::support;
 
 use crate::support::{
-    assert_metrics_eq, http, only, parse_metrics, series, temp_path, Harness, SESSION_METRICS,
+    assert_metrics_eq, http, only, parse_metrics, secs, series, temp_path, Harness, SESSION_METRICS,
 };
+use gamelift_exporter::config::{Config, Glob};
 use gamelift_exporter::simulator::Faults;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -62,10 +63,13 @@ player_change = 2
     )
 }
 
-fn config(url: &str, extra_aws: &str, sweep: &str) -> String {
-    format!(
-        "[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{url}\"\nmax_requests_per_second = 1000\n{extra_aws}\n[sweep]\npage_size = 5\nhistory_interval = \"0s\"\n{sweep}\n"
-    )
+/// One Region, pages of 5, a full pass every round.
+fn config(url: &str) -> Config {
+    let mut c = support::test_config(url);
+    c.aws.regions = vec!["us-west-2".into()];
+    c.sweep.page_size = 5;
+    c.sweep.history_interval = secs(0);
+    c
 }
 
 fn fleet_series(metrics: &BTreeMap<String, f64>, fleet: &str) -> BTreeMap<String, f64> {
@@ -124,11 +128,11 @@ fn start_scraper(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_alone_and_mixed_never_publish_partial_counts() {
     let h = Harness::with_config(&churning_world(1), |url| {
-        config(
-            url,
-            "max_attempts = 3\nrequest_timeout = \"2s\"",
-            "timeout = \"30s\"",
-        )
+        let mut c = config(url);
+        c.aws.max_attempts = 3;
+        c.aws.request_timeout = secs(2);
+        c.sweep.timeout = secs(30);
+        c
     })
     .await;
     let sim_start_ms = h.sim.now_ms();
@@ -294,12 +298,9 @@ async fn faults_alone_and_mixed_never_publish_partial_counts() {
 async fn the_client_budget_holds_over_every_one_second_window() {
     let budget = 20;
     let h = Harness::with_config(&churning_world(8), |url| {
-        config(
-            url,
-            &format!("max_requests_per_second = {budget}").replace("1000", "x"),
-            "",
-        )
-        .replace("max_requests_per_second = 1000\n", "")
+        let mut c = config(url);
+        c.aws.max_requests_per_second = budget as f64;
+        c
     })
     .await;
     let mut faults = Faults::none();
@@ -341,8 +342,7 @@ async fn the_client_budget_holds_over_every_one_second_window() {
 
 #[tokio::test]
 async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
-    let h = Harness::with_config(&churning_world(1), |url| config(url, "", "")).await;
-    let url = h.sim.url.clone();
+    let h = Harness::with_config(&churning_world(1), config).await;
     h.exporter.sweep_once().await;
     h.sim.advance(Duration::from_secs(60));
     h.sim.interrupt_instances(SPOT, "us-east-1", 1).unwrap();
@@ -354,13 +354,23 @@ async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
     let before = h.scrape().await.1[&key];
     assert!(before >= 2.0);
 
-    // A broken file is refused with the exact reason; the running config stays.
-    std::fs::write(&h.config_path, config(&url, "", "interval = \"fast\"")).unwrap();
+    // A broken file is refused with the exact reason; the running config stays. (Bad input is
+    // text: the running config's own file with one value broken.)
+    let bad = h
+        .exporter
+        .config()
+        .to_toml()
+        .replace("\ninterval = \"1m\"", "\ninterval = \"fast\"");
+    std::fs::write(&h.config_path, &bad).unwrap();
+    let line = bad[..bad.find("interval = \"fast\"").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
     let error = h.exporter.reload_from_file().await.unwrap_err();
     assert_eq!(
         error,
         format!(
-            "{}:9:12: field `sweep.interval`: invalid duration \"fast\": expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\"",
+            "{}:{line}:12: field `sweep.interval`: invalid duration \"fast\": expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\"",
             h.config_path.display()
         )
     );
@@ -373,9 +383,13 @@ async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
     assert_eq!(status, 403, "{body}");
 
     // A good file applies: a new page size, a fleet excluded, the HTTP reload switched on.
-    let good = config(&url, "", "page_size = 9").replace("page_size = 5\n", "")
-        + &format!("[fleets]\nexclude = [\"{ONDEMAND}\"]\n[server]\nenable_reload = true\n");
-    std::fs::write(&h.config_path, &good).unwrap();
+    let good = h
+        .write_config(|c| {
+            c.sweep.page_size = 9;
+            c.fleets.exclude = vec![Glob::parse(ONDEMAND).unwrap()];
+            c.server.enable_reload = true;
+        })
+        .to_toml();
     h.exporter.reload_from_file().await.unwrap();
     assert_eq!(h.exporter.config().sweep.page_size, 9);
     h.exporter.sweep_once().await;
@@ -468,7 +482,10 @@ fn sighup_reloads_and_sigterm_stops_the_binary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_flooding_clients_do_not_starve_a_scrape() {
     let h = Harness::with_config(&churning_world(1), |url| {
-        config(url, "", "") + "[server]\nmax_connections = 4\nheader_read_timeout = \"1s\"\n"
+        let mut c = config(url);
+        c.server.max_connections = 4;
+        c.server.header_read_timeout = secs(1);
+        c
     })
     .await;
     h.exporter.sweep_once().await;
@@ -555,7 +572,9 @@ async fn basic_auth_refuses_wrong_credentials() {
     let hash = bcrypt::hash("correct horse", 4).unwrap();
     let web = web_config(&format!("basic_auth_users:\n  prometheus: {hash}\n"), None);
     let h = Harness::with_config(&churning_world(1), |url| {
-        config(url, "", "") + &format!("[server]\nweb_config_file = \"{}\"\n", web.display())
+        let mut c = config(url);
+        c.server.web_config_file = Some(web.clone());
+        c
     })
     .await;
     let get = |auth: Option<&str>| {
@@ -626,7 +645,9 @@ async fn tls_serves_metrics_with_a_generated_certificate() {
         Some((&cert, &key)),
     );
     let h = Harness::with_config(&churning_world(1), |url| {
-        config(url, "", "") + &format!("[server]\nweb_config_file = \"{}\"\n", web.display())
+        let mut c = config(url);
+        c.server.web_config_file = Some(web.clone());
+        c
     })
     .await;
     h.exporter.sweep_once().await;
@@ -706,7 +727,7 @@ fn bad_web_configs_name_file_and_field() {
 
 #[tokio::test]
 async fn expired_credentials_mark_fleets_down_and_recover() {
-    let h = Harness::with_config(&churning_world(1), |url| config(url, "", "")).await;
+    let h = Harness::with_config(&churning_world(1), config).await;
     h.exporter.sweep_once().await;
     let (_, before) = h.scrape().await;
     h.sim.set_faults(Faults {

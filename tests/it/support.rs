@@ -386,27 +386,56 @@ pub struct Harness {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// The harness's exporter config, as a typed [`Config`]: the simulator's endpoint, Regions
+/// us-west-2 and eu-west-1, a budget too large to matter, no retries, page size 7.
+pub fn test_config(url: &str) -> Config {
+    let mut config = Config::default();
+    config.aws.regions = vec!["us-west-2".into(), "eu-west-1".into()];
+    config.aws.endpoint_url = Some(url.to_string());
+    config.aws.max_requests_per_second = 1000.0;
+    config.aws.max_attempts = 1;
+    config.sweep.page_size = 7;
+    config
+}
+
+/// Whole seconds, for test configs.
+pub fn secs(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n)
+}
+
 impl Harness {
-    /// A simulator on `world` and an exporter (Regions us-west-2 and eu-west-1, page size 7,
-    /// no client budget, no retries) with `sweep` lines added to its `[sweep]` section.
-    pub async fn start(world: &str, sweep: &str) -> Harness {
+    /// A simulator on `world` and an exporter on [`test_config`], changed by `adjust`.
+    pub async fn start(world: &str, adjust: impl FnOnce(&mut Config)) -> Harness {
         Harness::with_config(world, |url| {
-            format!(
-                "[aws]\nregions = [\"us-west-2\", \"eu-west-1\"]\nendpoint_url = \"{url}\"\nmax_requests_per_second = 1000\nmax_attempts = 1\n[sweep]\npage_size = 7\n{sweep}\n"
-            )
+            let mut config = test_config(url);
+            adjust(&mut config);
+            config
         })
         .await
     }
 
     /// A simulator on `world` and an exporter whose whole config `config(simulator_url)` makes.
-    pub async fn with_config(world: &str, config: impl FnOnce(&str) -> String) -> Harness {
+    /// The config is written to a file (as `--check-config` prints it) and loaded from there,
+    /// as the daemon would, so that reloads have a file to read.
+    pub async fn with_config(world: &str, config: impl FnOnce(&str) -> Config) -> Harness {
         let sim = Simulator::start(&scenario(world), Clock::Manual).await.unwrap();
-        let text = config(&sim.url);
+        let config = config(&sim.url);
         let config_path = temp_path("exporter.toml");
-        std::fs::write(&config_path, &text).unwrap();
-        let config = Config::load(&config_path).unwrap();
+        std::fs::write(&config_path, config.to_toml()).unwrap();
+        let loaded = Config::load(&config_path).unwrap();
+        assert_eq!(
+            Config {
+                source: None,
+                ..loaded.clone()
+            },
+            Config {
+                source: None,
+                ..config
+            },
+            "a test config survives its own file"
+        );
         let exporter = Exporter::new(
-            config,
+            loaded,
             Options {
                 credentials: Some(simulator_credentials()),
                 overrides: Default::default(),
@@ -431,6 +460,17 @@ impl Harness {
             config_path,
             _stop: stop,
         }
+    }
+
+    /// Writes the running config, changed by `adjust`, to the config file (then reload).
+    pub fn write_config(&self, adjust: impl FnOnce(&mut Config)) -> Config {
+        let mut config = Config {
+            source: None,
+            ..(*self.exporter.config()).clone()
+        };
+        adjust(&mut config);
+        std::fs::write(&self.config_path, config.to_toml()).unwrap();
+        config
     }
 
     pub async fn get(&self, path: &str) -> (u16, String, String) {

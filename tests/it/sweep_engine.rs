@@ -4,7 +4,8 @@
 
 use crate::support;
 
-use crate::support::{assert_metrics_eq, only, series, ExporterProcess, Harness};
+use crate::support::{assert_metrics_eq, only, secs, series, ExporterProcess, Harness};
+use gamelift_exporter::config::{Config, Glob};
 use gamelift_exporter::simulator::{Faults, SessionRecord};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -137,10 +138,10 @@ fn reclaimed_instances(h: &Harness, fleet: &str) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
-    let h = Harness::start(
-        &churning_world(0.08),
-        "history_interval = \"1h\"\nmax_session_lookups = 1000",
-    )
+    let h = Harness::start(&churning_world(0.08), |c| {
+        c.sweep.history_interval = secs(3600);
+        c.sweep.max_session_lookups = 1000;
+    })
     .await;
     let started_ms = h.sim.now_ms();
     let first = h.exporter.sweep_once().await;
@@ -281,12 +282,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
 
     // The full pass then sees the same sessions: nothing is counted twice.
     let (_, before_full) = h.scrape().await;
-    let text = std::fs::read_to_string(&h.config_path).unwrap();
-    std::fs::write(
-        &h.config_path,
-        text.replace("history_interval = \"1h\"", "history_interval = \"0s\""),
-    )
-    .unwrap();
+    h.write_config(|c| c.sweep.history_interval = secs(0));
     h.exporter.reload_from_file().await.unwrap();
     let report = h.exporter.sweep_once().await;
     assert_eq!(report.full_passes, 2);
@@ -305,7 +301,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
 
 #[tokio::test]
 async fn a_two_minute_notice_is_kept_in_mind_until_the_sessions_end() {
-    let h = Harness::start(&churning_world(0.0), "history_interval = \"1h\"").await;
+    let h = Harness::start(&churning_world(0.0), |c| c.sweep.history_interval = secs(3600)).await;
     let started_ms = h.sim.now_ms();
     h.exporter.sweep_once().await;
     let instance = h
@@ -357,10 +353,10 @@ async fn a_two_minute_notice_is_kept_in_mind_until_the_sessions_end() {
 
 #[tokio::test]
 async fn lookups_are_capped_per_pass_and_the_rest_follows() {
-    let h = Harness::start(
-        &churning_world(0.0),
-        "history_interval = \"1h\"\nmax_session_lookups = 2",
-    )
+    let h = Harness::start(&churning_world(0.0), |c| {
+        c.sweep.history_interval = secs(3600);
+        c.sweep.max_session_lookups = 2;
+    })
     .await;
     h.exporter.sweep_once().await;
     // An instance with three ACTIVE sessions (sessions_per_instance = 3).
@@ -400,7 +396,7 @@ async fn lookups_are_capped_per_pass_and_the_rest_follows() {
 
 #[tokio::test]
 async fn fleet_events_count_by_code_and_new_codes_start_at_zero() {
-    let h = Harness::start(&churning_world(0.0), "history_interval = \"1h\"").await;
+    let h = Harness::start(&churning_world(0.0), |c| c.sweep.history_interval = secs(3600)).await;
     h.exporter.sweep_once().await;
     let (_, metrics) = h.scrape().await;
     let watched = [
@@ -479,7 +475,7 @@ async fn fleet_events_count_by_code_and_new_codes_start_at_zero() {
 
 #[tokio::test]
 async fn live_statuses_are_current_after_one_pass_and_deleted_fleets_go() {
-    let h = Harness::start(&churning_world(0.05), "history_interval = \"1h\"").await;
+    let h = Harness::start(&churning_world(0.05), |c| c.sweep.history_interval = secs(3600)).await;
     h.exporter.sweep_once().await;
     for _ in 0..5 {
         h.sim.advance(Duration::from_secs(60));
@@ -503,12 +499,7 @@ async fn live_statuses_are_current_after_one_pass_and_deleted_fleets_go() {
     assert!(text.contains(ONDEMAND));
 
     // Statuses left out of sweep.live_statuses are not published as current.
-    let text = std::fs::read_to_string(&h.config_path).unwrap();
-    std::fs::write(
-        &h.config_path,
-        text.replace("[sweep]\n", "[sweep]\nlive_statuses = [\"ACTIVE\"]\n"),
-    )
-    .unwrap();
+    h.write_config(|c| c.sweep.live_statuses = vec!["ACTIVE".into()]);
     h.exporter.reload_from_file().await.unwrap();
     h.sim.clear_requests();
     h.exporter.sweep_once().await;
@@ -529,7 +520,7 @@ async fn live_statuses_are_current_after_one_pass_and_deleted_fleets_go() {
 #[tokio::test]
 async fn calls_per_live_pass_by_operation() {
     let page = 7;
-    let h = Harness::start(&churning_world(0.0), "history_interval = \"1h\"").await;
+    let h = Harness::start(&churning_world(0.0), |c| c.sweep.history_interval = secs(3600)).await;
     h.exporter.sweep_once().await;
     h.sim.clear_requests();
     let report = h.exporter.sweep_once().await;
@@ -603,17 +594,21 @@ fn slow_history_world() -> String {
     churning_world(0.0).replace("terminated = 40", "terminated = 1500")
 }
 
-const SCHEDULED: &str =
-    "interval = \"300ms\"\nstale_after = \"2s\"\nhistory_interval = \"1h\"\nhistory_budget_share = 0.05";
+/// Live passes every 300 ms, stale after 2 s, and full passes at 5% of a 200/s budget: long.
+fn scheduled(url: &str) -> Config {
+    let mut c = support::test_config(url);
+    c.aws.regions = vec!["us-west-2".into()];
+    c.aws.max_requests_per_second = 200.0;
+    c.sweep.interval = Duration::from_millis(300);
+    c.sweep.stale_after = secs(2);
+    c.sweep.history_interval = secs(3600);
+    c.sweep.history_budget_share = 0.05;
+    c
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_pass_longer_than_stale_after_delays_no_live_pass() {
-    let h = Harness::with_config(&slow_history_world(), |url| {
-        format!(
-            "[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{url}\"\nmax_requests_per_second = 200\nmax_attempts = 1\n[sweep]\npage_size = 7\n{SCHEDULED}\n"
-        )
-    })
-    .await;
+    let h = Harness::with_config(&slow_history_world(), scheduled).await;
     let _running = Scheduled::start(&h);
     // 3,000 terminated sessions in pages of 7 at 5% of 200/s: about 40 s of full pass.
     let started = std::time::Instant::now();
@@ -698,9 +693,13 @@ fn unfiltered_pages(h: &Harness, fleet: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_full_pass_resumes_at_the_page_that_failed() {
     let h = Harness::with_config(&slow_history_world(), |url| {
-        format!(
-            "[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{url}\"\nmax_requests_per_second = 400\nmax_attempts = 2\n[sweep]\npage_size = 7\nhistory_interval = \"0s\"\nhistory_budget_share = 0.25\n[fleets]\ninclude = [\"{SPOT}\"]\n"
-        )
+        let mut c = support::test_config(url);
+        c.aws.regions = vec!["us-west-2".into()];
+        c.aws.max_requests_per_second = 400.0;
+        c.aws.max_attempts = 2;
+        c.sweep.history_interval = secs(0);
+        c.fleets.include = vec![Glob::parse(SPOT).unwrap()];
+        c
     })
     .await;
     let exporter = h.exporter.clone();
@@ -755,11 +754,18 @@ async fn a_failed_full_pass_resumes_at_the_page_that_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_never_pushes_attempts_above_the_budget() {
     let budget: f64 = 20.0;
-    let h = Harness::with_config(&churning_world(0.0).replace("active = 25", "active = 300"), |url| {
-        format!(
-            "[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{url}\"\nmax_requests_per_second = {budget}\nmax_attempts = 4\n[sweep]\npage_size = 7\ninterval = \"500ms\"\nhistory_interval = \"1h\"\n"
-        )
-    })
+    let h = Harness::with_config(
+        &churning_world(0.0).replace("active = 25", "active = 300"),
+        |url| {
+            let mut c = support::test_config(url);
+            c.aws.regions = vec!["us-west-2".into()];
+            c.aws.max_requests_per_second = budget;
+            c.aws.max_attempts = 4;
+            c.sweep.interval = Duration::from_millis(500);
+            c.sweep.history_interval = secs(3600);
+            c
+        },
+    )
     .await;
     let _running = Scheduled::start(&h);
     let started = std::time::Instant::now();
@@ -816,9 +822,9 @@ async fn throttling_never_pushes_attempts_above_the_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_during_a_long_full_pass_applies_within_a_second() {
     let h = Harness::with_config(&slow_history_world(), |url| {
-        format!(
-            "[server]\nenable_reload = true\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{url}\"\nmax_requests_per_second = 200\nmax_attempts = 1\n[sweep]\npage_size = 7\n{SCHEDULED}\n"
-        )
+        let mut c = scheduled(url);
+        c.server.enable_reload = true;
+        c
     })
     .await;
     let _running = Scheduled::start(&h);
@@ -828,12 +834,7 @@ async fn a_reload_during_a_long_full_pass_applies_within_a_second() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let text = std::fs::read_to_string(&h.config_path).unwrap();
-    std::fs::write(
-        &h.config_path,
-        format!("{text}[fleets]\nexclude = [\"ondemand\"]\n"),
-    )
-    .unwrap();
+    h.write_config(|c| c.fleets.exclude = vec![Glob::parse("ondemand").unwrap()]);
     let address = h.address.clone();
     let posted = std::time::Instant::now();
     let (status, _, body) = tokio::task::spawn_blocking(move || support::http("POST", &address, "/-/reload"))
