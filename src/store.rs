@@ -199,10 +199,16 @@ impl FleetRecord {
         }
     }
 
-    fn flush(&mut self) {
+    /// The start of every update: counts that waited for their series' 0 to be rendered are
+    /// added, and the locations a pass saw get their counter series.
+    fn begin_update<'a>(&mut self, locations: impl Iterator<Item = &'a String>) {
         self.interruptions.flush();
         self.ended.flush();
         self.events.flush();
+        for location in locations {
+            self.interruptions.ensure(location);
+            self.ended.ensure(location);
+        }
     }
 
     /// Counts one interrupted session unless the ledger has it; returns whether it counted.
@@ -421,11 +427,7 @@ impl Store {
         let Some(record) = inner.fleets.get_mut(fleet_id) else {
             return false;
         };
-        record.flush();
-        for location in outcome.view.locations.keys() {
-            record.interruptions.ensure(location);
-            record.ended.ensure(location);
-        }
+        record.begin_update(outcome.view.locations.keys());
         for (location, count) in &outcome.ended {
             record.ended.add(location, *count);
         }
@@ -455,11 +457,7 @@ impl Store {
         let Some(record) = inner.fleets.get_mut(fleet_id) else {
             return false;
         };
-        record.flush();
-        for location in outcome.view.locations.keys() {
-            record.interruptions.ensure(location);
-            record.ended.ensure(location);
-        }
+        record.begin_update(outcome.view.locations.keys());
         let baseline = !record.baseline_done;
         for seen in &outcome.interruptions {
             record.count_interruption(since, now, seen, baseline);

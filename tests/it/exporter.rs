@@ -155,22 +155,7 @@ async fn every_metric_matches_the_ground_truth() {
     }
     assert!(metrics["gamelift_exporter_sweep_duration_seconds"] > 0.0);
     // Interruption counters start at 0 for every known fleet location: history is not counted.
-    let zero: BTreeMap<String, f64> = h
-        .sim
-        .fleets()
-        .iter()
-        .flat_map(|(fleet, locations)| {
-            locations.iter().map(move |l| {
-                (
-                    series(
-                        "gamelift_game_session_interruptions_total",
-                        &[("fleet_id", fleet), ("location", l)],
-                    ),
-                    0.0,
-                )
-            })
-        })
-        .collect();
+    let zero: BTreeMap<String, f64> = h.zero_per_location("gamelift_game_session_interruptions_total");
     assert_metrics_eq(
         &interruptions(&metrics),
         &zero,

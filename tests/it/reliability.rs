@@ -613,32 +613,7 @@ async fn tls_serves_metrics_with_a_generated_certificate() {
     if !support::require_tool("openssl") || !support::require_tool("curl") {
         return;
     }
-    let cert = temp_path("cert.pem");
-    let key = temp_path("key.pem");
-    let output = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (cert, key) = generate_certificate();
     let hash = bcrypt::hash("pw", 4).unwrap();
     let web = web_config(
         &format!("basic_auth_users:\n  scraper: {hash}\n"),
@@ -652,29 +627,10 @@ async fn tls_serves_metrics_with_a_generated_certificate() {
     .await;
     h.exporter.sweep_once().await;
     let url = format!("https://{}/metrics", h.address);
-    let curl = |extra: &[&str]| {
-        let output = std::process::Command::new("curl")
-            .args([
-                "-sS",
-                "--max-time",
-                "10",
-                "-o",
-                "-",
-                "-w",
-                "\n%{http_code}",
-                "--cacert",
-            ])
-            .arg(&cert)
-            .args(extra)
-            .arg(&url)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    let ok = tokio::task::block_in_place(|| curl(&["-u", "scraper:pw"]));
+    let ok = tokio::task::block_in_place(|| curl("GET", &url, Some(&cert), Some("scraper:pw")));
     assert!(ok.ends_with("\n200"), "{ok}");
     assert!(ok.contains("gamelift_game_sessions{"));
-    let denied = tokio::task::block_in_place(|| curl(&["-u", "scraper:nope"]));
+    let denied = tokio::task::block_in_place(|| curl("GET", &url, Some(&cert), Some("scraper:nope")));
     assert!(denied.ends_with("\n401"), "{denied}");
     // Plain HTTP to the TLS port gets no metrics.
     let address = h.address.clone();

@@ -497,6 +497,19 @@ impl Harness {
         expected_session_metrics(&self.sim.sessions(), &self.sim.fleets())
     }
 
+    /// `name{fleet_id, location}` at 0 for every location of every fleet of the simulator.
+    pub fn zero_per_location(&self, name: &str) -> BTreeMap<String, f64> {
+        self.sim
+            .fleets()
+            .iter()
+            .flat_map(|(fleet, locations)| {
+                locations
+                    .iter()
+                    .map(move |l| (series(name, &[("fleet_id", fleet), ("location", l)]), 0.0))
+            })
+            .collect()
+    }
+
     pub fn calls(&self, operation: &str) -> usize {
         self.sim
             .requests()

@@ -86,22 +86,7 @@ fn live_published(metrics: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
 /// Sessions that ended INTERRUPTED after `since_ms`, per counter series, with every fleet
 /// location at 0 first.
 fn interruptions_truth(h: &Harness, since_ms: i64) -> BTreeMap<String, f64> {
-    let mut out: BTreeMap<String, f64> = h
-        .sim
-        .fleets()
-        .iter()
-        .flat_map(|(fleet, locations)| {
-            locations.iter().map(move |l| {
-                (
-                    series(
-                        "gamelift_game_session_interruptions_total",
-                        &[("fleet_id", fleet), ("location", l)],
-                    ),
-                    0.0,
-                )
-            })
-        })
-        .collect();
+    let mut out: BTreeMap<String, f64> = h.zero_per_location("gamelift_game_session_interruptions_total");
     for s in h.sim.sessions() {
         if s.status_reason == Some("INTERRUPTED") && s.termination_time_ms > Some(since_ms) {
             *out.entry(series(
@@ -156,22 +141,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
         "first round",
     );
 
-    let mut ended: BTreeMap<String, f64> = h
-        .sim
-        .fleets()
-        .iter()
-        .flat_map(|(fleet, locations)| {
-            locations.iter().map(move |l| {
-                (
-                    series(
-                        "gamelift_game_sessions_ended_total",
-                        &[("fleet_id", fleet), ("location", l)],
-                    ),
-                    0.0,
-                )
-            })
-        })
-        .collect();
+    let mut ended: BTreeMap<String, f64> = h.zero_per_location("gamelift_game_sessions_ended_total");
     let mut before = active_ids(&h.sim.sessions());
     h.sim.clear_requests();
     for step in 0..30 {
