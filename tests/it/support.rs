@@ -35,30 +35,52 @@ pub fn http(method: &str, address: &str, path: &str) -> (u16, String, String) {
 }
 
 /// The one HTTP client of the tests: a request with extra header lines over plain HTTP/1.1,
-/// `Connection: close`; returns (status, head, body).
+/// `Connection: close`; returns (status, head, body). Panics when nobody answers.
 pub fn http_with(method: &str, address: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
-    let (status, head, body) = http_raw(method, address, path, headers);
-    (status, head, String::from_utf8_lossy(&body).into_owned())
+    try_http_with(method, address, path, headers).expect("HTTP request")
+}
+
+/// [`http`], or the I/O error when nobody answers (yet).
+pub fn try_http(method: &str, address: &str, path: &str) -> std::io::Result<(u16, String, String)> {
+    try_http_with(method, address, path, &[])
+}
+
+/// [`http_with`], or the I/O error when nobody answers (yet).
+pub fn try_http_with(
+    method: &str,
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String, String)> {
+    let (status, head, body) = try_http_raw(method, address, path, headers)?;
+    Ok((status, head, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// [`http_with`], the body as bytes (compressed bodies).
 pub fn http_raw(method: &str, address: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
+    try_http_raw(method, address, path, headers).expect("HTTP request")
+}
+
+/// The request itself. A chunked body (Prometheus' API) is returned decoded.
+pub fn try_http_raw(
+    method: &str,
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String, Vec<u8>)> {
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
-    let (head, body) = match split {
-        Some(at) => (&raw[..at], raw[at + 4..].to_vec()),
-        None => (&raw[..], Vec::new()),
+    stream.read_to_end(&mut raw)?;
+    let (head, body) = match raw.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(at) => (&raw[..at], &raw[at + 4..]),
+        None => (&raw[..], &raw[raw.len()..]),
     };
     let head = String::from_utf8_lossy(head).into_owned();
     let status = head
@@ -66,41 +88,104 @@ pub fn http_raw(method: &str, address: &str, path: &str, headers: &[(&str, &str)
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, head, body)
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunked body"))?
+    } else {
+        body.to_vec()
+    };
+    Ok((status, head, body))
 }
 
-/// The exporter binary in a process of its own (dummy AWS credentials, no instance metadata),
-/// its stderr in a log file the test reads; killed when dropped.
-pub struct ExporterProcess {
+/// Decodes a `Transfer-Encoding: chunked` body.
+fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&rest[..line_end]).ok()?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        let after = &rest[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(after.get(..size)?);
+        rest = after.get(size..)?.strip_prefix(b"\r\n")?;
+    }
+}
+
+/// Percent-encodes everything but ASCII letters and digits (a query-string value).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `path?name=value&...` with the values encoded.
+pub fn query_path(path: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .map(|(name, value)| format!("{name}={}", url_encode(value)))
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+/// A child process with its stdout and stderr in a log file the test reads, killed (and reaped)
+/// when dropped.
+pub struct Process {
+    pub name: String,
     pub child: std::process::Child,
     pub log: std::path::PathBuf,
-    /// Where it serves, when the test knows.
-    pub address: String,
 }
 
-impl ExporterProcess {
-    pub fn start(args: &[&str], address: &str) -> ExporterProcess {
-        let log = temp_path("exporter.log");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+impl Process {
+    /// Starts `command` with stdin closed and stdout and stderr in a fresh log file.
+    pub fn spawn(name: &str, command: &mut std::process::Command) -> Process {
+        let log = temp_path(&format!("{}.log", name.replace('/', "_")));
+        let out = std::fs::File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err)
             .spawn()
-            .unwrap();
-        ExporterProcess {
+            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
+        Process {
+            name: name.to_string(),
             child,
             log,
-            address: address.to_string(),
         }
     }
 
+    /// Everything it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Its last `lines` log lines, titled, for a failure message.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = self.log();
+        let all: Vec<&str> = text.lines().collect();
+        format!(
+            "--- last lines of {} output ({}) ---\n{}",
+            self.name,
+            self.log.display(),
+            all[all.len().saturating_sub(lines)..].join("\n")
+        )
+    }
+
+    /// Its exit status, once it has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     pub fn signal(&self, name: &str) {
@@ -117,10 +202,59 @@ impl ExporterProcess {
         while !self.log().contains(text) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "log never said {text:?}:\n{}",
+                "{} never logged {text:?}:\n{}",
+                self.name,
                 self.log()
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The exporter binary in a process of its own (dummy AWS credentials, no instance metadata),
+/// its output in a log file the test reads; killed when dropped. A [`Process`] (its `child`,
+/// `log`, `log()`, `signal()`, `wait_for_log()`) that knows where it serves.
+pub struct ExporterProcess {
+    process: Process,
+    /// Where it serves, when the test knows.
+    pub address: String,
+}
+
+impl std::ops::Deref for ExporterProcess {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for ExporterProcess {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
+impl ExporterProcess {
+    pub fn start(args: &[&str], address: &str) -> ExporterProcess {
+        let process = Process::spawn(
+            "gamelift-exporter",
+            std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
+                .args(args)
+                .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+                .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("AWS_CONFIG_FILE", "/dev/null")
+                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        );
+        ExporterProcess {
+            process,
+            address: address.to_string(),
         }
     }
 
@@ -161,7 +295,7 @@ impl ExporterProcess {
         self.signal("TERM");
         let started = std::time::Instant::now();
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.exited() {
                 return status.code();
             }
             assert!(
@@ -170,13 +304,6 @@ impl ExporterProcess {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for ExporterProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -350,16 +477,26 @@ pub fn assert_metrics_eq(actual: &BTreeMap<String, f64>, expected: &BTreeMap<Str
     );
 }
 
-/// Whether an external tool may be skipped: only outside CI.
+/// Whether an external tool is on PATH; when it is not, prints `SKIPPED: ...` (the caller then
+/// skips), except in CI, where it panics: CI never skips.
 pub fn require_tool(tool: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
+    require_tool_at(tool, &[]).is_some()
+}
+
+/// [`require_tool`] that also looks at `fallbacks` (absolute paths, for tools outside PATH) and
+/// returns where the tool is.
+pub fn require_tool_at(tool: &str, fallbacks: &[&str]) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let on_path: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|d| d.join(tool)).collect())
+        .unwrap_or_default();
+    let found = on_path
+        .into_iter()
+        .chain(fallbacks.iter().map(std::path::PathBuf::from))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
+    if found.is_none() {
         if std::env::var_os("CI").is_some() {
-            panic!("{tool} is required in CI but was not found on PATH");
+            panic!("{tool} is required in CI but was not found on PATH or at {fallbacks:?}");
         }
         eprintln!("SKIPPED: {tool} not found on PATH (install it; CI never skips)");
     }
@@ -526,6 +663,13 @@ pub fn temp_path(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gamelift-exporter-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{}-{name}", NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// A fresh, empty directory in the per-test-process temporary directory.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = temp_path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A loopback port that was free a moment ago, for processes that must be told their address.

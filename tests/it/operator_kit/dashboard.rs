@@ -1,0 +1,299 @@
+//! The Grafana dashboard (`grafana/gamelift-exporter.json`): valid JSON on the `${datasource}`
+//! variable only, unique panel ids on the grid, the label_values variables, only known metrics
+//! and variables in its expressions, and panels for what the exporter publishes.
+
+use super::promql::{metric_names, parse_label_values, substitute, SUBSTITUTIONS};
+use super::rules::kit_rules;
+use super::{read, DASHBOARD, EXPORTER_METRICS, RULES};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+pub fn load_dashboard() -> Value {
+    serde_json::from_str(&read(DASHBOARD)).unwrap_or_else(|e| panic!("{DASHBOARD}: invalid JSON: {e}"))
+}
+
+/// All panels, rows included, with the panels nested in collapsed rows.
+pub fn all_panels(dashboard: &Value) -> Vec<&Value> {
+    fn walk<'a>(panels: &'a Value, out: &mut Vec<&'a Value>) {
+        for p in panels.as_array().into_iter().flatten() {
+            out.push(p);
+            if let Some(nested) = p.get("panels") {
+                walk(nested, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dashboard["panels"], &mut out);
+    out
+}
+
+pub fn variable_query(var: &Value) -> String {
+    match &var["query"] {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o.get("query").and_then(Value::as_str).unwrap_or("").to_string(),
+        _ => String::new(),
+    }
+}
+
+/// (where it comes from, PromQL expression)
+pub type Located = Vec<(String, String)>;
+
+/// Every panel target and every annotation of the dashboard.
+pub fn dashboard_exprs(dashboard: &Value) -> (Located, Located) {
+    let mut targets = Vec::new();
+    for p in all_panels(dashboard) {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().unwrap_or("").to_string();
+            targets.push((
+                format!(
+                    "panel {} {:?} target {}",
+                    p["id"],
+                    p["title"].as_str().unwrap_or(""),
+                    t["refId"]
+                ),
+                expr,
+            ));
+        }
+    }
+    let mut annotations = Vec::new();
+    for a in dashboard["annotations"]["list"].as_array().into_iter().flatten() {
+        if let Some(expr) = a["expr"].as_str() {
+            annotations.push((
+                format!("annotation {:?}", a["name"].as_str().unwrap_or("")),
+                expr.to_string(),
+            ));
+        }
+    }
+    (targets, annotations)
+}
+
+#[test]
+fn dashboard_is_structurally_sound() {
+    let d = load_dashboard();
+    let mut problems: Vec<String> = Vec::new();
+    let rules = kit_rules();
+    let recorded: BTreeSet<&str> = rules.iter().filter_map(|r| r.record.as_deref()).collect();
+    let known_metric = |m: &str| EXPORTER_METRICS.contains(&m) || recorded.contains(m);
+
+    let schema = d["schemaVersion"].as_i64().unwrap_or(0);
+    if schema < 36 {
+        problems.push(format!("schemaVersion {schema} < 36"));
+    }
+
+    // Datasource variable, no hard-coded datasource anywhere.
+    let vars = d["templating"]["list"].as_array().cloned().unwrap_or_default();
+    let var = |name: &str| vars.iter().find(|v| v["name"] == name).cloned();
+    match var("datasource") {
+        Some(v) if v["type"] == "datasource" && v["query"] == "prometheus" => {}
+        other => problems.push(format!(
+            "variable `datasource` must be type datasource, query prometheus: {other:?}"
+        )),
+    }
+    fn check_uids(v: &Value, path: &str, problems: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let p = format!("{path}/{k}");
+                    // The dashboard's own uid (a stable URL) is the one allowed exception.
+                    if k == "uid" && path.is_empty() {
+                        continue;
+                    }
+                    if k == "uid" && child != "${datasource}" {
+                        problems.push(format!("{p}: uid {child} (only \"${{datasource}}\" allowed)"));
+                    }
+                    if k == "datasource" {
+                        let ok = match child {
+                            Value::Object(ds) => {
+                                ds.get("uid") == Some(&Value::from("${datasource}"))
+                                    && ds.get("type") == Some(&Value::from("prometheus"))
+                            }
+                            Value::String(s) => s == "${datasource}",
+                            _ => false,
+                        };
+                        if !ok {
+                            problems.push(format!("{p}: datasource {child} is not ${{datasource}}"));
+                        }
+                    }
+                    check_uids(child, &p, problems);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    check_uids(child, &format!("{path}/{i}"), problems);
+                }
+            }
+            Value::String(s) if s.contains("${DS_") || s.contains("__inputs") => {
+                problems.push(format!("{path}: import-time datasource placeholder {s:?}"));
+            }
+            _ => {}
+        }
+    }
+    check_uids(&d, "", &mut problems);
+    if d.get("__inputs").is_some() {
+        problems.push("dashboard has __inputs; use the ${datasource} variable instead".into());
+    }
+
+    // Template variables fed by label_values.
+    let expected_vars = [
+        ("home_region", "gamelift_fleet_info", "home_region"),
+        ("fleet", "gamelift_fleet_info", "fleet_id"),
+        ("location", "gamelift_game_sessions", "location"),
+    ];
+    for (name, metric, label) in expected_vars {
+        let Some(v) = var(name) else {
+            problems.push(format!("variable `{name}` missing"));
+            continue;
+        };
+        let q = variable_query(&v);
+        match parse_label_values(&q) {
+            Some((sel, l)) if sel.starts_with(metric) && l == label => {}
+            _ => problems.push(format!(
+                "variable `{name}`: query {q:?} is not label_values({metric}..., {label})"
+            )),
+        }
+        if v["type"] != "query" || v["multi"] != true || v["includeAll"] != true || v["allValue"] != ".*" {
+            problems.push(format!(
+                "variable `{name}` must be a multi-value query variable with includeAll and allValue \".*\""
+            ));
+        }
+        if v["datasource"]["uid"] != "${datasource}" {
+            problems.push(format!("variable `{name}` does not use ${{datasource}}"));
+        }
+    }
+
+    // Panels: unique ids, datasource, targets, grid.
+    let panels = all_panels(&d);
+    let mut ids = BTreeSet::new();
+    let mut rows = 0;
+    for p in &panels {
+        let title = p["title"].as_str().unwrap_or("").to_string();
+        match p["id"].as_i64() {
+            Some(id) if ids.insert(id) => {}
+            Some(id) => problems.push(format!("duplicate panel id {id} ({title})")),
+            None => problems.push(format!("panel {title:?} has no numeric id")),
+        }
+        let g = &p["gridPos"];
+        let (x, w) = (g["x"].as_i64().unwrap_or(-1), g["w"].as_i64().unwrap_or(-1));
+        if x < 0 || w <= 0 || x + w > 24 || g["h"].as_i64().unwrap_or(0) <= 0 || g["y"].as_i64().is_none() {
+            problems.push(format!("panel {title:?}: bad gridPos {g}"));
+        }
+        if p["type"] == "row" {
+            rows += 1;
+            continue;
+        }
+        if p["datasource"]["uid"] != "${datasource}" || p["datasource"]["type"] != "prometheus" {
+            problems.push(format!(
+                "panel {title:?}: datasource must be {{type: prometheus, uid: ${{datasource}}}}"
+            ));
+        }
+        let targets = p["targets"].as_array().cloned().unwrap_or_default();
+        if targets.is_empty() {
+            problems.push(format!("panel {title:?}: no targets"));
+        }
+        for t in &targets {
+            if t["expr"].as_str().is_none_or(|e| e.trim().is_empty()) {
+                problems.push(format!("panel {title:?}: target {} has no expr", t["refId"]));
+            }
+        }
+        if p["fieldConfig"]["defaults"]["unit"].is_null()
+            && !["table", "state-timeline"].contains(&p["type"].as_str().unwrap_or(""))
+        {
+            problems.push(format!("panel {title:?}: no unit"));
+        }
+    }
+    let row_titles: Vec<&str> = panels
+        .iter()
+        .filter(|p| p["type"] == "row")
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    for wanted in [
+        "Overview",
+        "Sessions",
+        "Occupancy",
+        "Interruptions",
+        "Fleet events",
+        "Fleets",
+        "Exporter health",
+    ] {
+        if !row_titles.contains(&wanted) {
+            problems.push(format!("row {wanted:?} missing (rows: {row_titles:?})"));
+        }
+    }
+
+    // Expressions: only known variables, only known metrics.
+    let (targets, annotations) = dashboard_exprs(&d);
+    if annotations.is_empty() {
+        problems.push("no annotation for interruptions".into());
+    }
+    let mut all = targets.clone();
+    all.extend(annotations.iter().cloned());
+    for v in &vars {
+        if v["type"] == "query" {
+            all.push((format!("variable {}", v["name"]), variable_query(v)));
+        }
+    }
+    let allowed_vars = SUBSTITUTIONS.iter().map(|(v, _)| *v).collect::<Vec<_>>();
+    for (origin, expr) in &all {
+        let substituted = substitute(expr);
+        if substituted.contains('$') {
+            problems.push(format!(
+                "{origin}: unknown variable in {expr:?} (known: {allowed_vars:?})"
+            ));
+        }
+        for m in metric_names(expr) {
+            if !known_metric(&m) {
+                problems.push(format!("{origin}: unknown metric {m} in {expr:?}"));
+            }
+        }
+    }
+    for expr in rules.iter().map(|r| &r.expr) {
+        for m in metric_names(expr) {
+            if !known_metric(&m) {
+                problems.push(format!("{RULES}: unknown metric {m} in {expr:?}"));
+            }
+        }
+    }
+    // Ratios come from the recording rules.
+    for rule in [
+        "fleet_location:gamelift_game_session_occupancy:ratio",
+        "fleet_location:gamelift_game_session_interrupted:ratio10m",
+    ] {
+        if !targets.iter().any(|(_, e)| e.contains(rule)) {
+            problems.push(format!("no panel uses recording rule {rule}"));
+        }
+    }
+    // What the live and full passes publish has panels: fleet events by code, sessions ended,
+    // the age of the last full pass, the request budget in force, pass durations.
+    for metric in [
+        "gamelift_fleet_events_total",
+        "gamelift_game_sessions_ended_total",
+        "gamelift_exporter_fleet_last_full_pass_timestamp_seconds",
+        "gamelift_exporter_request_budget_per_second",
+        "gamelift_exporter_fleet_pass_duration_seconds",
+        "gamelift_exporter_state_write_failures_total",
+        "gamelift_exporter_config_last_reload_successful",
+    ] {
+        if !targets.iter().any(|(_, e)| metric_names(e).contains(metric)) {
+            problems.push(format!("no panel shows {metric}"));
+        }
+    }
+    if !targets
+        .iter()
+        .any(|(_, e)| e.contains("gamelift_fleet_events_total") && e.contains("by (event_code)"))
+    {
+        problems.push("no panel shows fleet events by event_code".into());
+    }
+    if !annotations
+        .iter()
+        .any(|(_, e)| e.contains("event_code=\"INSTANCE_INTERRUPTED\""))
+    {
+        problems.push("no annotation for the spot two-minute notice".into());
+    }
+
+    assert!(problems.is_empty(), "{DASHBOARD}:\n{}", problems.join("\n"));
+    println!(
+        "{DASHBOARD}: {} panels in {rows} rows, {} targets, ids unique",
+        panels.len() - rows,
+        targets.len()
+    );
+}

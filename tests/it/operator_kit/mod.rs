@@ -1,0 +1,82 @@
+//! Checks of the operator kit: the Prometheus rules and their unit tests ([`rules`]), the Grafana
+//! dashboard ([`dashboard`]), the systemd units ([`systemd`]), and an end-to-end run of a real
+//! Prometheus scraping the exporter in demo mode that evaluates every dashboard and rule
+//! expression ([`prometheus`]). [`promql`] holds the few PromQL text helpers they share.
+//!
+//! External tools: `promtool` and `prometheus` (Debian package `prometheus`), `systemd-analyze`
+//! (package `systemd`), found through [`support::require_tool_at`]: without them a test prints
+//! `SKIPPED: ...` and passes, except in CI.
+
+mod dashboard;
+mod prometheus;
+mod promql;
+mod rules;
+mod systemd;
+
+use crate::support;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const RULES: &str = "config/prometheus/gamelift-exporter.rules.yml";
+const RULE_TESTS: &str = "config/prometheus/gamelift-exporter.rules.test.yml";
+const PROMETHEUS_EXAMPLE: &str = "config/prometheus/prometheus.yml";
+const DASHBOARD: &str = "grafana/gamelift-exporter.json";
+/// Scrape job name the rules (GameLiftExporterAbsent) and docs rely on.
+const JOB: &str = "gamelift-exporter";
+
+/// Metric names of the exporter's contract. Every metric the dashboard and the rules use must be
+/// one of these or a recording rule of the rules file.
+const EXPORTER_METRICS: &[&str] = &[
+    "gamelift_game_sessions",
+    "gamelift_game_session_players",
+    "gamelift_game_session_player_slots",
+    "gamelift_game_session_open_slots",
+    "gamelift_game_sessions_by_occupancy",
+    "gamelift_game_session_interruptions_total",
+    "gamelift_game_session_last_interruption_timestamp_seconds",
+    "gamelift_game_sessions_ended_total",
+    "gamelift_fleet_events_total",
+    "gamelift_fleet_info",
+    "gamelift_exporter_fleet_up",
+    "gamelift_exporter_fleet_last_success_timestamp_seconds",
+    "gamelift_exporter_fleet_last_full_pass_timestamp_seconds",
+    "gamelift_exporter_fleet_pass_duration_seconds",
+    "gamelift_exporter_sweep_duration_seconds",
+    "gamelift_exporter_api_requests_total",
+    "gamelift_exporter_api_request_failures_total",
+    "gamelift_exporter_request_budget_per_second",
+    "gamelift_exporter_state_write_failures_total",
+    "gamelift_exporter_config_last_reload_successful",
+    "gamelift_exporter_config_last_reload_success_timestamp_seconds",
+    "gamelift_exporter_build_info",
+];
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn read(rel: &str) -> String {
+    let p = repo_path(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+/// Runs a command to completion with stdin closed.
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn describe(cmd: &str, out: &Output) -> String {
+    format!(
+        "`{cmd}` exited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The tool, or `None` after `SKIPPED` (outside CI); `fallbacks` are where Debian installs it.
+fn tool(name: &str, fallbacks: &[&str]) -> Option<PathBuf> {
+    support::require_tool_at(name, fallbacks)
+}

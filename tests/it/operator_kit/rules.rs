@@ -1,0 +1,283 @@
+//! The Prometheus rules (`config/prometheus/gamelift-exporter.rules.yml`) and their promtool unit
+//! tests: promtool accepts them and the tests pass; every alert is tested firing and silent, with
+//! its annotations; every alert on a counter stays silent across an exporter restart.
+
+use super::{describe, read, repo_path, run, tool, PROMETHEUS_EXAMPLE, RULES, RULE_TESTS};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// A Prometheus rule file, as far as these tests read it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleGroup {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub record: Option<String>,
+    pub alert: Option<String>,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Rule {
+    /// "record" or "alert".
+    pub fn kind(&self) -> &'static str {
+        if self.alert.is_some() {
+            "alert"
+        } else {
+            "record"
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.alert
+            .as_deref()
+            .or(self.record.as_deref())
+            .expect("a rule is a record or an alert")
+    }
+}
+
+/// Every rule of a rule file's text, in order.
+pub fn parse_rules(text: &str) -> Vec<Rule> {
+    let file: RuleFile = yaml_serde::from_str(text).unwrap_or_else(|e| panic!("rule file: {e}"));
+    let mut groups = BTreeSet::new();
+    for group in &file.groups {
+        assert!(groups.insert(group.name.as_str()), "group {:?} twice", group.name);
+    }
+    let rules: Vec<Rule> = file.groups.into_iter().flat_map(|g| g.rules).collect();
+    for rule in &rules {
+        assert!(
+            rule.record.is_some() != rule.alert.is_some(),
+            "a rule must have exactly one of record/alert: {rule:?}"
+        );
+        assert!(
+            !rule.expr.trim().is_empty(),
+            "{} {}: empty expr",
+            rule.kind(),
+            rule.name()
+        );
+    }
+    rules
+}
+
+/// The kit's rules.
+pub fn kit_rules() -> Vec<Rule> {
+    parse_rules(&read(RULES))
+}
+
+/// A promtool unit-test file, as far as these tests read it.
+#[derive(Debug, Deserialize)]
+struct RuleTestFile {
+    tests: Vec<RuleTest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleTest {
+    name: String,
+    #[serde(default)]
+    alert_rule_test: Vec<AlertTest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AlertTest {
+    eval_time: String,
+    alertname: String,
+    /// `None` when the key is missing: an implicit "no alert" is not accepted.
+    exp_alerts: Option<Vec<ExpectedAlert>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectedAlert {
+    #[serde(default)]
+    exp_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    exp_annotations: BTreeMap<String, String>,
+}
+
+#[test]
+fn rules_pass_promtool_check_and_unit_tests() {
+    let Some(promtool) = tool("promtool", &["/usr/bin/promtool"]) else {
+        return;
+    };
+    for (sub, file) in [
+        ("check rules", RULES),
+        ("test rules", RULE_TESTS),
+        ("check config", PROMETHEUS_EXAMPLE),
+    ] {
+        let out = run(Command::new(&promtool)
+            .args(sub.split(' '))
+            .arg(repo_path(file))
+            .current_dir(env!("CARGO_MANIFEST_DIR")));
+        assert!(
+            out.status.success(),
+            "{}",
+            describe(&format!("promtool {sub} {file}"), &out)
+        );
+        println!(
+            "promtool {sub} {file}: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+    }
+}
+
+#[test]
+fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
+    let rules = kit_rules();
+    let alerts: Vec<&Rule> = rules.iter().filter(|r| r.alert.is_some()).collect();
+    assert!(
+        alerts.len() >= 12,
+        "expected at least 12 alerts, found {}",
+        alerts.len()
+    );
+    let tests: RuleTestFile =
+        yaml_serde::from_str(&read(RULE_TESTS)).unwrap_or_else(|e| panic!("{RULE_TESTS}: {e}"));
+
+    let mut firing: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut silent: BTreeMap<&str, usize> = BTreeMap::new();
+    // Alerts shown silent in a test case about an exporter restart.
+    let mut silent_on_restart: BTreeSet<&str> = BTreeSet::new();
+    let mut problems = Vec::new();
+    for test in &tests.tests {
+        for case in &test.alert_rule_test {
+            let name = case.alertname.as_str();
+            let at = format!("{RULE_TESTS}: test {:?}, {name} at {}", test.name, case.eval_time);
+            let Some(expected) = &case.exp_alerts else {
+                problems.push(format!("{at}: no explicit exp_alerts"));
+                continue;
+            };
+            if expected.is_empty() {
+                *silent.entry(name).or_default() += 1;
+                if test.name.contains("exporter restart") {
+                    silent_on_restart.insert(name);
+                }
+                continue;
+            }
+            *firing.entry(name).or_default() += 1;
+            let Some(rule) = alerts.iter().find(|r| r.name() == name) else {
+                continue;
+            };
+            for alert in expected {
+                for (label, value) in &rule.labels {
+                    if alert.exp_labels.get(label) != Some(value) {
+                        problems.push(format!("{at}: exp_labels lack {label}: {value}"));
+                    }
+                }
+                for key in ["summary", "description", "runbook"] {
+                    if alert.exp_annotations.get(key).is_none_or(|v| v.trim().is_empty()) {
+                        problems.push(format!("{at}: exp_annotations lack {key}"));
+                    }
+                }
+            }
+        }
+    }
+    for alert in &alerts {
+        let name = alert.name();
+        if !firing.contains_key(name) {
+            problems.push(format!("{name}: no case where it fires"));
+        }
+        if !silent.contains_key(name) {
+            problems.push(format!("{name}: no case where it stays silent (exp_alerts: [])"));
+        }
+        for key in ["summary", "description", "runbook"] {
+            if alert.annotations.get(key).is_none_or(|v| v.trim().is_empty()) {
+                problems.push(format!("{name}: no {key} annotation"));
+            }
+        }
+        if !alert.labels.contains_key("severity") {
+            problems.push(format!("{name}: no severity label"));
+        }
+        // Alerts on counters, and on timestamps that a restart can leave absent, must be
+        // shown silent across an exporter restart.
+        let on_counter = alert.expr.contains("_total");
+        let on_full_pass = alert.expr.contains("last_full_pass_timestamp_seconds");
+        if (on_counter || on_full_pass) && !silent_on_restart.contains(name) {
+            problems.push(format!(
+                "{name}: no \"exporter restart\" test case where it stays silent"
+            ));
+        }
+    }
+    for name in firing.keys().chain(silent.keys()) {
+        if !alerts.iter().any(|a| a.name() == *name) {
+            problems.push(format!("{name}: tested but not defined in {RULES}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "alert unit-test coverage:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        tests
+            .tests
+            .iter()
+            .any(|t| t.name == "exporter restart does not fire interruption alerts"),
+        "the exporter-restart test case of GameLiftSpotInterruptions is gone"
+    );
+    println!(
+        "alerts covered (fire/silent): {firing:?} / {silent:?}; silent on restart: {silent_on_restart:?}"
+    );
+}
+
+/// The spot alerts must not wait for the history pass: no `for:`, and windows far below the
+/// default history_interval (1h) yet longer than several live intervals.
+#[test]
+fn interruption_alerts_follow_the_live_pass() {
+    let rules = kit_rules();
+    for name in ["GameLiftSpotInterruptions", "GameLiftSpotInstanceInterrupted"] {
+        let rule = rules
+            .iter()
+            .find(|r| r.alert.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(rule.for_.is_none(), "{name}: `for:` delays the alert: {rule:?}");
+        assert!(
+            rule.expr.contains("[10m]"),
+            "{name}: expected a 10m window: {}",
+            rule.expr
+        );
+    }
+    let notice = rules
+        .iter()
+        .find(|r| r.alert.as_deref() == Some("GameLiftSpotInstanceInterrupted"))
+        .unwrap();
+    assert!(
+        notice
+            .expr
+            .contains("gamelift_fleet_events_total{event_code=\"INSTANCE_INTERRUPTED\"}"),
+        "{}",
+        notice.expr
+    );
+}
+
+#[test]
+fn rule_files_are_read_with_yaml() {
+    let rules = parse_rules(
+        "groups:\n  - name: g\n    rules:\n      - record: a:b:c\n        expr: sum(x)\n      - alert: A\n        expr: |\n          x\n            > 0\n        for: 5m\n        labels:\n          severity: info\n        annotations:\n          summary: >-\n            one\n            line\n",
+    );
+    assert_eq!(rules.len(), 2);
+    assert_eq!(
+        (rules[0].kind(), rules[0].name(), rules[0].expr.as_str()),
+        ("record", "a:b:c", "sum(x)")
+    );
+    assert_eq!(
+        (rules[1].kind(), rules[1].name(), rules[1].expr.as_str()),
+        ("alert", "A", "x\n  > 0\n")
+    );
+    assert_eq!(rules[1].for_.as_deref(), Some("5m"));
+    assert_eq!(rules[1].annotations["summary"], "one line");
+}
