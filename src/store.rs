@@ -747,6 +747,28 @@ mod tests {
     }
 
     #[test]
+    fn ready_when_every_region_discovered_and_every_fleet_finished_a_first_pass() {
+        let store = Store::new(now_ms(), BTreeMap::new());
+        assert!(!store.is_ready(), "no Region yet");
+        store.set_regions(&["us-west-2".to_string(), "eu-west-1".to_string()]);
+        store.set_fleets(
+            "us-west-2",
+            &[fleet("fleet-a", &["us-west-2"]), fleet("fleet-b", &["us-west-2"])],
+        );
+        assert!(!store.is_ready(), "eu-west-1 has not discovered its fleets");
+        store.set_fleets("eu-west-1", &[]);
+        assert!(
+            !store.is_ready(),
+            "discovered, but no fleet has finished a first pass"
+        );
+        store.apply_live("fleet-a", LiveOutcome::default());
+        assert!(!store.is_ready(), "fleet-b is still in its first pass");
+        // A failed first pass is a finished one: the exporter answers, with fleet_up 0.
+        store.fail_live("fleet-b");
+        assert!(store.is_ready());
+    }
+
+    #[test]
     fn the_ledger_survives_a_restart_through_the_state_file() {
         let since = now_ms() - 60_000;
         let store = Store::new(since, BTreeMap::new());
