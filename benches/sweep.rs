@@ -736,41 +736,53 @@ fn interrupt_and_count(
             None,
         )
     };
-    let before = success(&metrics(&exporter.address));
-    let deadline = Instant::now() + interval * 3 + Duration::from_secs(60);
-    // A live pass of the fleet has just completed: the next one starts an interval after it.
-    let counted_before = loop {
-        let m = metrics(&exporter.address);
-        if success(&m) != before {
-            break fleet_sum(&m, INTERRUPTIONS, fleet, None).unwrap_or(0.0);
+    // A pass that had already begun when the instance was reclaimed may or may not see it: such
+    // an attempt (a pass start answered before the interruption's answer came back) is repeated.
+    for attempt in 1..=3 {
+        let before = success(&metrics(&exporter.address));
+        let deadline = Instant::now() + interval * 3 + Duration::from_secs(60);
+        // A live pass of the fleet has just completed: the next one starts an interval after it.
+        let counted_before = loop {
+            let m = metrics(&exporter.address);
+            if success(&m) != before {
+                break fleet_sum(&m, INTERRUPTIONS, fleet, None).unwrap_or(0.0);
+            }
+            assert!(Instant::now() < deadline, "no live pass of {fleet}");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let from = sim.requests().len();
+        let ended = sim.interrupt(fleet, "us-west-2", 1);
+        assert!(ended > 0, "the interruption ended no session");
+        let raced = sim.requests()[from..]
+            .iter()
+            .any(|r| r.fleet == fleet && r.first_active_page);
+        let deadline = Instant::now() + interval * 4 + Duration::from_secs(60);
+        let counted = loop {
+            let counted = fleet_sum(&metrics(&exporter.address), INTERRUPTIONS, fleet, None).unwrap_or(0.0);
+            if counted - counted_before >= ended as f64 || Instant::now() >= deadline {
+                break counted - counted_before;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        if raced && attempt < 3 {
+            eprintln!("the interruption met a live pass already under way; again");
+            continue;
         }
-        assert!(Instant::now() < deadline, "no live pass of {fleet}");
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let from = sim.requests().len();
-    let ended = sim.interrupt(fleet, "us-west-2", 1);
-    assert!(ended > 0, "the interruption ended no session");
-    let deadline = Instant::now() + interval * 4 + Duration::from_secs(60);
-    let counted = loop {
-        let counted = fleet_sum(&metrics(&exporter.address), INTERRUPTIONS, fleet, None).unwrap_or(0.0);
-        if counted - counted_before >= ended as f64 || Instant::now() >= deadline {
-            break counted - counted_before;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let log = sim.requests();
-    let after: Vec<&Req> = log[from..]
-        .iter()
-        .filter(|r| r.fleet == fleet && r.live())
-        .collect();
-    let last_lookup = after.iter().rposition(|r| r.operation == DGSD);
-    let passes = last_lookup.map_or(0, |p| after[..=p].iter().filter(|r| r.first_active_page).count());
-    Interruption {
-        ended,
-        counted,
-        passes,
-        lookups: after.iter().filter(|r| r.operation == DGSD).count(),
+        let log = sim.requests();
+        let after: Vec<&Req> = log[from..]
+            .iter()
+            .filter(|r| r.fleet == fleet && r.live())
+            .collect();
+        let last_lookup = after.iter().rposition(|r| r.operation == DGSD);
+        let passes = last_lookup.map_or(0, |p| after[..=p].iter().filter(|r| r.first_active_page).count());
+        return Interruption {
+            ended,
+            counted,
+            passes,
+            lookups: after.iter().filter(|r| r.operation == DGSD).count(),
+        };
     }
+    unreachable!("the last attempt returns")
 }
 
 /// What a typical script does: list every fleet's sessions with no filter, keep every page in
