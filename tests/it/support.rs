@@ -139,6 +139,60 @@ pub fn query_path(path: &str, params: &[(&str, &str)]) -> String {
     format!("{path}?{}", query.join("&"))
 }
 
+/// A keep-alive HTTP/1.1 connection, for load generators that must not pay a connection per
+/// request. `GET` only; the response must carry `Content-Length` (the exporter's and the
+/// simulator's always do).
+pub struct KeepAlive {
+    address: String,
+    reader: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl KeepAlive {
+    pub fn connect(address: &str) -> std::io::Result<KeepAlive> {
+        let stream = std::net::TcpStream::connect(address)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+        Ok(KeepAlive {
+            address: address.to_string(),
+            reader: std::io::BufReader::new(stream),
+        })
+    }
+
+    /// `GET path` on this connection; returns (status, body).
+    pub fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        use std::io::BufRead;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.address);
+        self.reader.get_mut().write_all(request.as_bytes())?;
+        let (mut status, mut length) = (0u16, None::<usize>);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let text = line.trim_end();
+            if text.is_empty() {
+                break;
+            }
+            if status == 0 {
+                status = text
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+            } else if let Some((name, value)) = text.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok();
+                }
+            }
+        }
+        let length = length.ok_or_else(|| std::io::Error::other("response without Content-Length"))?;
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body)?;
+        Ok((status, body))
+    }
+}
+
 /// A child process with its stdout and stderr in a log file the test reads, killed (and reaped)
 /// when dropped.
 pub struct Process {
