@@ -26,7 +26,7 @@ use crate::budget::Lane;
 use crate::config::Config;
 use crate::discovery::Fleet;
 use crate::store::{HistoryOutcome, HistoryView, Interruption, LiveOutcome, LiveView, Store};
-use crate::tracking::{session_key, LiveSet, LiveTracker, Lookup, INSTANCE_INTERRUPTED};
+use crate::tracking::{session_key, LiveTracker, Lookup, INSTANCE_INTERRUPTED};
 use aws_sdk_gamelift::types::{GameSession, GameSessionStatus, PlayerSessionCreationPolicy};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -107,15 +107,15 @@ fn next_token(
 /// What the reading part of a live pass found, before anything is changed.
 struct LiveRead {
     view: LiveView,
-    live: LiveSet,
     cursor: crate::tracking::EventCursor,
     events: Vec<(String, u64)>,
     reclaimed: Vec<String>,
 }
 
 /// Runs one live pass and publishes it. The reading part must finish by `deadline`
-/// (`sweep.timeout`); on error nothing is published and `tracker` is as it was (the caller marks
-/// the fleet down). Lookups run only while the deadline allows.
+/// (`sweep.timeout`); on error nothing is published and `tracker` keeps only marks that the next
+/// complete pass overwrites (the caller marks the fleet down). Lookups run only while the
+/// deadline allows.
 pub async fn live_pass(
     client: &RegionClient,
     store: &Store,
@@ -126,19 +126,21 @@ pub async fn live_pass(
 ) -> Result<LiveReport, PassError> {
     let started = Instant::now();
     let mut report = LiveReport::default();
-    let read = tokio::time::timeout_at(deadline, read_live(client, store, config, fleet, &mut report))
-        .await
-        .map_err(|_| PassError {
-            operation: "live pass",
-            reason: FailureReason::Timeout,
-            message: format!(
-                "did not finish within sweep.timeout ({})",
-                crate::duration::format(config.sweep.timeout)
-            ),
-        })??;
+    let read = tokio::time::timeout_at(
+        deadline,
+        read_live(client, store, config, fleet, tracker, &mut report),
+    )
+    .await
+    .map_err(|_| PassError {
+        operation: "live pass",
+        reason: FailureReason::Timeout,
+        message: format!(
+            "did not finish within sweep.timeout ({})",
+            crate::duration::format(config.sweep.timeout)
+        ),
+    })??;
     let LiveRead {
         view,
-        live,
         cursor,
         events,
         reclaimed,
@@ -147,7 +149,7 @@ pub async fn live_pass(
     // Everything the pass must read has been read: from here on it only adds.
     let now = now_ms();
     let window = interruption_window(config).as_millis() as i64;
-    let ended = tracker.advance(live, now, window);
+    let ended = tracker.commit(now, window);
     tracker.note_interruptions(reclaimed.iter().map(String::as_str), now, window);
     let candidates = tracker.candidates(config.sweep.max_session_lookups as usize, |key| {
         store.is_counted(&fleet.fleet_id, key)
@@ -218,6 +220,7 @@ async fn read_live(
     store: &Store,
     config: &Config,
     fleet: &Fleet,
+    tracker: &mut LiveTracker,
     report: &mut LiveReport,
 ) -> Result<LiveRead, PassError> {
     let page_size = config.sweep.page_size as i32;
@@ -226,7 +229,7 @@ async fn read_live(
         locations: BTreeMap::new(),
     };
     // Only capacity that spot can reclaim needs the ids for lookups.
-    let mut live = LiveSet::new(fleet.fleet_type != "ON_DEMAND");
+    tracker.begin_pass(fleet.fleet_type != "ON_DEMAND");
 
     for status in &config.sweep.live_statuses {
         let mut token: Option<String> = None;
@@ -258,7 +261,7 @@ async fn read_live(
                     .or_default()
                     .add(&facts);
                 if let Some(id) = session.game_session_id() {
-                    live.insert(
+                    tracker.see(
                         id,
                         facts.location,
                         session.compute_name(),
@@ -336,7 +339,6 @@ async fn read_live(
     cursor.prune();
     Ok(LiveRead {
         view,
-        live,
         cursor,
         events,
         reclaimed,

@@ -81,69 +81,48 @@ impl EventCursor {
     }
 }
 
-/// One live session as a live pass saw it.
+/// One live session as the live passes saw it.
 #[derive(Debug, Clone)]
 struct Live {
     location: Arc<str>,
     compute: Option<Arc<str>>,
-    /// The id, kept only where a lookup may need it (fleets that can be interrupted): the diff
-    /// itself works on the hashed key.
-    id: Option<Box<str>>,
-    /// ACTIVE, as opposed to ACTIVATING or TERMINATING.
+    /// The id, kept only where a lookup may need it (fleets whose capacity spot can reclaim),
+    /// as its shared prefix (`arn:...:gamesession/<fleet>/`) and its own last segment, so that
+    /// a fleet's sessions share the long part. The diff itself works on the hashed key.
+    id: Option<(Arc<str>, Box<str>)>,
+    /// ACTIVE (as opposed to ACTIVATING or TERMINATING) as of the last complete pass, and as
+    /// the pass under way sees it.
     active: bool,
+    active_now: bool,
+    /// The pass that saw it last.
+    seen: u64,
 }
 
-/// A fleet's live sessions (the statuses the pass listed) as of one live pass, keyed by
-/// [`session_key`]. Location and compute names are shared between sessions, so memory grows by
-/// a few dozen bytes per session.
+impl Live {
+    fn id(&self) -> Option<Box<str>> {
+        self.id
+            .as_ref()
+            .map(|(prefix, last)| format!("{prefix}{last}").into_boxed_str())
+    }
+}
+
+/// A fleet's live sessions (the statuses the passes list), keyed by [`session_key`], kept in
+/// one map that each pass updates in place (a pass that fails part-way leaves only marks that
+/// the next complete pass overwrites). Names are shared between sessions.
 #[derive(Debug, Default)]
-pub struct LiveSet {
+struct LiveSet {
     sessions: HashMap<u64, Live>,
-    names: HashMap<String, Arc<str>>,
-    keep_ids: bool,
+    names: HashMap<Box<str>, Arc<str>>,
 }
 
 impl LiveSet {
-    /// `keep_ids`: whether the ids are kept for lookups (SPOT fleets; ON_DEMAND capacity is
-    /// never reclaimed, so its sessions are never looked up).
-    pub fn new(keep_ids: bool) -> LiveSet {
-        LiveSet {
-            keep_ids,
-            ..LiveSet::default()
-        }
-    }
-
     fn name(&mut self, text: &str) -> Arc<str> {
         if let Some(name) = self.names.get(text) {
             return name.clone();
         }
         let name: Arc<str> = Arc::from(text);
-        self.names.insert(text.to_string(), name.clone());
+        self.names.insert(Box::from(text), name.clone());
         name
-    }
-
-    pub fn insert(&mut self, id: &str, location: &str, compute: Option<&str>, active: bool) {
-        let key = session_key(id);
-        let location = self.name(location);
-        let compute = compute.map(|c| self.name(c));
-        let id = self.keep_ids.then(|| Box::from(id));
-        self.sessions.insert(
-            key,
-            Live {
-                location,
-                compute,
-                id,
-                active,
-            },
-        );
-    }
-
-    pub fn len(&self) -> usize {
-        self.sessions.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty()
     }
 
     fn hosts(&self, compute: &str) -> bool {
@@ -184,8 +163,12 @@ pub enum Lookup {
 /// Everything a fleet's live passes carry from one pass to the next.
 #[derive(Debug, Default)]
 pub struct LiveTracker {
-    /// Live sessions of the last complete pass; `None` before the first.
-    previous: Option<LiveSet>,
+    /// Live sessions of the last complete pass, marked by the pass under way.
+    live: LiveSet,
+    /// The pass under way (or the last one), counting failed ones.
+    pass: u64,
+    /// Whether the ids of the pass under way are kept.
+    keep_ids: bool,
     /// Sessions that stopped being live within the window, oldest first.
     ended: VecDeque<Ended>,
     /// Reclaimed instances (ResourceId of INSTANCE_INTERRUPTED) -> the pass that read the event,
@@ -194,8 +177,6 @@ pub struct LiveTracker {
     /// Interruption events whose instance hosted none of the sessions seen: every session that
     /// ended around them is looked up.
     unmatched: Vec<Suspicion>,
-    /// Live passes completed so far.
-    passes: u64,
 }
 
 /// An interruption event kept in mind.
@@ -219,39 +200,84 @@ impl Suspicion {
 const MAX_REMEMBERED_ENDED: usize = 100_000;
 
 impl LiveTracker {
-    /// Replaces the live set with the one of a pass that just completed, and returns the number
-    /// of sessions that left ACTIVE since the previous pass, per location (empty on the first
-    /// pass: there is nothing to compare with). Sessions that are no longer live at all are kept
-    /// in mind for lookups: an interruption also ends sessions still ACTIVATING.
-    pub fn advance(&mut self, current: LiveSet, now_ms: i64, window_ms: i64) -> BTreeMap<String, u64> {
+    /// Starts a pass. `keep_ids`: whether the ids are kept for lookups (SPOT fleets; ON_DEMAND
+    /// capacity is never reclaimed, so its sessions are never looked up).
+    pub fn begin_pass(&mut self, keep_ids: bool) {
+        self.pass += 1;
+        self.keep_ids = keep_ids;
+    }
+
+    /// A live session the pass under way listed.
+    pub fn see(&mut self, id: &str, location: &str, compute: Option<&str>, active: bool) {
+        let key = session_key(id);
+        let pass = self.pass;
+        if let Some(session) = self.live.sessions.get_mut(&key) {
+            session.active_now = active;
+            session.seen = pass;
+            return;
+        }
+        let location = self.live.name(location);
+        let compute = compute.map(|c| self.live.name(c));
+        let id = self.keep_ids.then(|| {
+            let cut = id.rfind('/').map_or(0, |i| i + 1);
+            (self.live.name(&id[..cut]), Box::from(&id[cut..]))
+        });
+        self.live.sessions.insert(
+            key,
+            Live {
+                location,
+                compute,
+                id,
+                // Not ACTIVE as of any complete pass yet: leaving ACTIVE is counted only for
+                // sessions a complete pass saw ACTIVE.
+                active: false,
+                active_now: active,
+                seen: pass,
+            },
+        );
+    }
+
+    /// Completes the pass under way: returns the number of sessions that left ACTIVE since the
+    /// previous complete pass, per location (none after the first: there is nothing to compare
+    /// with). Sessions that are no longer live at all are kept in mind for lookups: an
+    /// interruption also ends sessions still ACTIVATING.
+    pub fn commit(&mut self, now_ms: i64, window_ms: i64) -> BTreeMap<String, u64> {
+        let pass = self.pass;
         let mut left = BTreeMap::new();
-        if let Some(previous) = self.previous.take() {
-            for (key, session) in previous.sessions {
-                let now = current.sessions.get(&key);
-                if session.active && !now.is_some_and(|s| s.active) {
-                    *left.entry(session.location.to_string()).or_insert(0) += 1;
-                }
-                if now.is_none() && current.keep_ids {
-                    self.ended.push_back(Ended {
-                        key,
-                        location: session.location,
-                        compute: session.compute,
-                        id: session.id,
-                        noticed_ms: now_ms,
-                        noticed_pass: self.passes + 1,
-                    });
-                }
+        let mut gone = Vec::new();
+        for (key, session) in self.live.sessions.iter_mut() {
+            let still = session.seen == pass;
+            if session.active && !(still && session.active_now) {
+                *left.entry(session.location.to_string()).or_insert(0) += 1;
+            }
+            if still {
+                session.active = session.active_now;
+            } else {
+                gone.push(*key);
             }
         }
-        self.passes += 1;
-        self.previous = Some(current);
+        for key in gone {
+            let session = self.live.sessions.remove(&key).expect("listed above");
+            if session.id.is_some() {
+                self.ended.push_back(Ended {
+                    key,
+                    id: session.id(),
+                    location: session.location,
+                    compute: session.compute,
+                    noticed_ms: now_ms,
+                    noticed_pass: pass,
+                });
+            }
+        }
+        // Names nobody uses any more (instances that are gone) are dropped.
+        self.live.names.retain(|_, name| Arc::strong_count(name) > 1);
         self.forget_before(now_ms, window_ms);
         left
     }
 
-    /// Takes note of new INSTANCE_INTERRUPTED events (their ResourceId), after [`advance`].
+    /// Takes note of new INSTANCE_INTERRUPTED events (their ResourceId), after [`commit`].
     ///
-    /// [`advance`]: LiveTracker::advance
+    /// [`commit`]: LiveTracker::commit
     pub fn note_interruptions<'a>(
         &mut self,
         instances: impl IntoIterator<Item = &'a str>,
@@ -259,11 +285,11 @@ impl LiveTracker {
         window_ms: i64,
     ) {
         let suspicion = Suspicion {
-            noted_pass: self.passes,
+            noted_pass: self.pass,
             until_ms: now_ms + window_ms,
         };
         for instance in instances {
-            let known = self.previous.as_ref().is_some_and(|set| set.hosts(instance))
+            let known = self.live.hosts(instance)
                 || self.ended.iter().any(|e| e.compute.as_deref() == Some(instance));
             if known {
                 self.interrupted.insert(instance.to_string(), suspicion);
@@ -303,9 +329,9 @@ impl LiveTracker {
         }
     }
 
-    /// The live sessions of the last complete pass.
-    pub fn live_count(&self) -> Option<usize> {
-        self.previous.as_ref().map(LiveSet::len)
+    /// The live sessions known (of the last complete pass, and any the pass under way added).
+    pub fn live_count(&self) -> usize {
+        self.live.sessions.len()
     }
 
     fn forget_before(&mut self, now_ms: i64, window_ms: i64) {
@@ -328,12 +354,17 @@ mod tests {
 
     const WINDOW: i64 = 600_000;
 
-    fn set(sessions: &[(&str, &str, Option<&str>)]) -> LiveSet {
-        let mut set = LiveSet::new(true);
+    /// One complete pass that lists `sessions` (all ACTIVE), ids kept.
+    fn pass(
+        tracker: &mut LiveTracker,
+        sessions: &[(&str, &str, Option<&str>)],
+        now_ms: i64,
+    ) -> BTreeMap<String, u64> {
+        tracker.begin_pass(true);
         for (id, location, compute) in sessions {
-            set.insert(id, location, *compute, true);
+            tracker.see(id, location, *compute, true);
         }
-        set
+        tracker.commit(now_ms, WINDOW)
     }
 
     #[test]
@@ -347,35 +378,53 @@ mod tests {
     #[test]
     fn sessions_that_left_active_are_counted_per_location_from_the_second_pass() {
         let mut tracker = LiveTracker::default();
-        let first = tracker.advance(
-            set(&[
+        let first = pass(
+            &mut tracker,
+            &[
                 ("a", "us-west-2", Some("i-1")),
                 ("b", "us-east-1", Some("i-2")),
                 ("c", "us-east-1", None),
-            ]),
+            ],
             1_000,
-            WINDOW,
         );
         assert!(first.is_empty(), "nothing to compare the first pass with");
-        // c moves on to TERMINATING: it left ACTIVE, but is still live.
-        let mut current = set(&[("b", "us-east-1", Some("i-2")), ("d", "us-west-2", None)]);
-        current.insert("c", "us-east-1", None, false);
-        let second = tracker.advance(current, 2_000, WINDOW);
+        // A pass that fails part-way (it saw c TERMINATING and a new e) leaves marks only.
+        tracker.begin_pass(true);
+        tracker.see("c", "us-east-1", None, false);
+        tracker.see("e", "us-east-1", None, true);
+        // c moves on to TERMINATING: it left ACTIVE, but is still live; e came and went
+        // between two complete passes and never counts as having left ACTIVE.
+        tracker.begin_pass(true);
+        for (id, active) in [("b", true), ("d", true), ("c", false)] {
+            tracker.see(
+                id,
+                if id == "d" { "us-west-2" } else { "us-east-1" },
+                None,
+                active,
+            );
+        }
+        let second = tracker.commit(2_000, WINDOW);
         assert_eq!(
             second,
             BTreeMap::from([("us-east-1".to_string(), 1), ("us-west-2".to_string(), 1)])
         );
-        assert_eq!(tracker.live_count(), Some(3));
-        assert_eq!(tracker.ended.len(), 1, "only a is no longer live");
+        assert_eq!(tracker.live_count(), 3);
+        assert_eq!(tracker.ended.len(), 2, "a and e are no longer live");
+        let third = pass(&mut tracker, &[("b", "us-east-1", None)], 3_000);
+        assert_eq!(
+            third,
+            BTreeMap::from([("us-west-2".to_string(), 1)]),
+            "d left; c was not ACTIVE"
+        );
     }
 
     #[test]
     fn an_interruption_of_sessions_never_seen_active_is_still_looked_up() {
         let mut tracker = LiveTracker::default();
-        let mut first = LiveSet::new(true);
-        first.insert("starting", "l", Some("i-1"), false);
-        tracker.advance(first, 0, WINDOW);
-        let ended = tracker.advance(LiveSet::new(true), 60_000, WINDOW);
+        tracker.begin_pass(true);
+        tracker.see("starting", "l", Some("i-1"), false);
+        tracker.commit(0, WINDOW);
+        let ended = pass(&mut tracker, &[], 60_000);
         assert!(ended.is_empty(), "it never was ACTIVE");
         tracker.note_interruptions(["i-1"], 60_000, WINDOW);
         assert_eq!(tracker.candidates(100, |_| false).len(), 1);
@@ -384,18 +433,18 @@ mod tests {
     #[test]
     fn an_interrupted_instance_selects_only_its_own_ended_sessions() {
         let mut tracker = LiveTracker::default();
-        tracker.advance(
-            set(&[
+        pass(
+            &mut tracker,
+            &[
                 ("a", "l", Some("i-1")),
                 ("b", "l", Some("i-1")),
                 ("c", "l", Some("i-2")),
                 ("d", "l", Some("i-3")),
-            ]),
+            ],
             0,
-            WINDOW,
         );
         // a, b (instance i-1) and c (i-2) end; only i-1 was reclaimed.
-        tracker.advance(set(&[("d", "l", Some("i-3"))]), 60_000, WINDOW);
+        pass(&mut tracker, &[("d", "l", Some("i-3"))], 60_000);
         tracker.note_interruptions(["i-1"], 60_000, WINDOW);
         let mut found: Vec<String> = tracker
             .candidates(100, |_| false)
@@ -412,20 +461,20 @@ mod tests {
     #[test]
     fn a_notice_before_the_end_is_kept_in_mind_until_the_sessions_leave() {
         let mut tracker = LiveTracker::default();
-        tracker.advance(
-            set(&[("a", "l", Some("i-1")), ("b", "l", Some("i-2"))]),
+        pass(
+            &mut tracker,
+            &[("a", "l", Some("i-1")), ("b", "l", Some("i-2"))],
             0,
-            WINDOW,
         );
         // The two-minute notice arrives while a is still ACTIVE.
-        tracker.advance(
-            set(&[("a", "l", Some("i-1")), ("b", "l", Some("i-2"))]),
+        pass(
+            &mut tracker,
+            &[("a", "l", Some("i-1")), ("b", "l", Some("i-2"))],
             60_000,
-            WINDOW,
         );
         tracker.note_interruptions(["i-1"], 60_000, WINDOW);
         assert!(tracker.candidates(100, |_| false).is_empty());
-        let ended = tracker.advance(set(&[("b", "l", Some("i-2"))]), 180_000, WINDOW);
+        let ended = pass(&mut tracker, &[("b", "l", Some("i-2"))], 180_000);
         assert_eq!(ended["l"], 1);
         assert_eq!(
             tracker.candidates(100, |_| false),
@@ -441,15 +490,15 @@ mod tests {
     #[test]
     fn sessions_that_ended_passes_before_the_event_are_not_suspects() {
         let mut tracker = LiveTracker::default();
-        tracker.advance(
-            set(&[("old", "l", Some("i-1")), ("a", "l", Some("i-1"))]),
+        pass(
+            &mut tracker,
+            &[("old", "l", Some("i-1")), ("a", "l", Some("i-1"))],
             0,
-            WINDOW,
         );
         // "old" ends normally; two passes later the instance is reclaimed with "a" on it.
-        tracker.advance(set(&[("a", "l", Some("i-1"))]), 60_000, WINDOW);
-        tracker.advance(set(&[("a", "l", Some("i-1"))]), 120_000, WINDOW);
-        tracker.advance(set(&[]), 180_000, WINDOW);
+        pass(&mut tracker, &[("a", "l", Some("i-1"))], 60_000);
+        pass(&mut tracker, &[("a", "l", Some("i-1"))], 120_000);
+        pass(&mut tracker, &[], 180_000);
         tracker.note_interruptions(["i-1"], 180_000, WINDOW);
         assert_eq!(
             tracker.candidates(100, |_| false),
@@ -460,30 +509,31 @@ mod tests {
     #[test]
     fn an_event_naming_no_known_instance_looks_up_every_session_that_ended_around_it() {
         let mut tracker = LiveTracker::default();
-        tracker.advance(
-            set(&[
+        pass(
+            &mut tracker,
+            &[
                 ("a", "l", Some("host-a")),
                 ("b", "l", None),
                 ("c", "l", Some("host-c")),
-            ]),
+            ],
             0,
-            WINDOW,
         );
-        tracker.advance(set(&[("c", "l", Some("host-c"))]), 60_000, WINDOW);
+        pass(&mut tracker, &[("c", "l", Some("host-c"))], 60_000);
         tracker.note_interruptions(["i-0123456789abcdef0"], 60_000, WINDOW);
         assert_eq!(tracker.candidates(100, |_| false).len(), 2);
         // Outside the window, forgotten (the next full pass counts them).
-        tracker.advance(set(&[("c", "l", Some("host-c"))]), 60_000 + WINDOW + 1, WINDOW);
+        pass(&mut tracker, &[("c", "l", Some("host-c"))], 60_000 + WINDOW + 1);
         assert!(tracker.candidates(100, |_| false).is_empty());
     }
 
     #[test]
     fn on_demand_fleets_keep_no_ids_and_look_nothing_up() {
         let mut tracker = LiveTracker::default();
-        let mut first = LiveSet::new(false);
-        first.insert("a", "l", Some("i-1"), true);
-        tracker.advance(first, 0, WINDOW);
-        let ended = tracker.advance(LiveSet::new(false), 60_000, WINDOW);
+        tracker.begin_pass(false);
+        tracker.see("a", "l", Some("i-1"), true);
+        tracker.commit(0, WINDOW);
+        tracker.begin_pass(false);
+        let ended = tracker.commit(60_000, WINDOW);
         assert_eq!(ended["l"], 1);
         tracker.note_interruptions(["i-1"], 60_000, WINDOW);
         assert!(tracker.candidates(100, |_| false).is_empty());
