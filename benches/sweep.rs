@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use support::{free_port, http, parse_metrics, temp_path, ExporterProcess, KeepAlive};
+use support::{cpu_seconds, free_port, http, parse_metrics, temp_path, ExporterProcess, KeepAlive};
 
 const PAGE: usize = 100;
 const DGS: &str = "DescribeGameSessions";
@@ -96,19 +96,6 @@ fn world(live_target: usize, history_factor: usize) -> World {
         live_minimum,
         expected_dgs: expected,
     }
-}
-
-/// CPU time of every thread of a process, from the scheduler's nanosecond accounting.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0.0;
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-        .sum::<u64>() as f64
-        / 1e9
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -312,6 +299,22 @@ fn fleet_sum(metrics: &BTreeMap<String, f64>, name: &str, fleet: &str, pass: Opt
         }
     }
     found
+}
+
+/// The longest latest live pass of `fleets`, from the exporter's own metric.
+fn slowest_live_pass(address: &str, fleets: &[String]) -> f64 {
+    let m = metrics(address);
+    fleets
+        .iter()
+        .filter_map(|fleet| {
+            fleet_sum(
+                &m,
+                "gamelift_exporter_fleet_pass_duration_seconds",
+                fleet,
+                Some("live"),
+            )
+        })
+        .fold(0.0, f64::max)
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
@@ -640,29 +643,11 @@ fn run(world: &World, label: &str, load: &Load, naive: bool) -> Row {
         if round == 3 {
             break;
         }
-        let m = metrics(&exporter.address);
-        for fleet in &world.fleets {
-            let seconds = fleet_sum(
-                &m,
-                "gamelift_exporter_fleet_pass_duration_seconds",
-                fleet,
-                Some("live"),
-            );
-            live_pass_seconds = live_pass_seconds.max(seconds.unwrap_or(0.0));
-        }
+        live_pass_seconds = live_pass_seconds.max(slowest_live_pass(&exporter.address, &world.fleets));
     }
     let cpu_per_round = (cpu_seconds(pid) - cpu_before) / 3.0;
     let steady_rss_mib = status_kib(pid, "VmRSS:") as f64 / 1024.0;
-    let m = metrics(&exporter.address);
-    for fleet in &world.fleets {
-        let seconds = fleet_sum(
-            &m,
-            "gamelift_exporter_fleet_pass_duration_seconds",
-            fleet,
-            Some("live"),
-        );
-        live_pass_seconds = live_pass_seconds.max(seconds.unwrap_or(0.0));
-    }
+    live_pass_seconds = live_pass_seconds.max(slowest_live_pass(&exporter.address, &world.fleets));
     let log = sim.requests();
     let (round, passes_checked) = live_round(&log[from..], &world.fleets, label);
 

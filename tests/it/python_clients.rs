@@ -37,13 +37,28 @@ fn python_has_boto3() -> bool {
         .args(["-c", "import boto3"])
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!("boto3 is required in CI (pip install boto3 awscli)");
-        }
-        eprintln!("SKIPPED: python3 with boto3 not available (pip install boto3 awscli)");
-    }
-    ok
+    support::required(ok, "python3 with boto3 (pip install boto3 awscli)")
+}
+
+/// Runs one of the Python clients in `tests/clients/` with `args`; its JSON output.
+async fn run_client(script: &'static str, args: Vec<String>) -> serde_json::Value {
+    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(&path)
+            .args(&args)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 #[tokio::test]
@@ -54,23 +69,7 @@ async fn boto3_lists_fleets_and_pages_sessions() {
     let sim = Simulator::start(&scenario(SCENARIO), Clock::Manual)
         .await
         .unwrap();
-    let url = sim.url.clone();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_client.py");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .args([script, &url, "us-west-2"])
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "boto3 script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = run_client("boto3_client.py", vec![sim.url.clone(), "us-west-2".into()]).await;
 
     assert_eq!(result["fleets"], serde_json::json!(["fleet-aaaa", "fleet-bbbb"]));
     assert_eq!(result["types"]["fleet-aaaa"], "SPOT");
@@ -288,32 +287,18 @@ async fn boto3_pages_fleet_events_and_session_details() {
     let interrupted = world_with_events(&sim);
     let start = 1_793_491_200 + 40;
     let end = 1_793_491_200 + 60;
-    let url = sim.url.clone();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_events.py");
-    let arn = interrupted.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .args([
-                script,
-                &url,
-                "us-west-2",
-                "fleet-aaaa",
-                &start.to_string(),
-                &end.to_string(),
-                &arn,
-            ])
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "boto3 script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = run_client(
+        "boto3_events.py",
+        vec![
+            sim.url.clone(),
+            "us-west-2".into(),
+            "fleet-aaaa".into(),
+            start.to_string(),
+            end.to_string(),
+            interrupted.clone(),
+        ],
+    )
+    .await;
 
     // Newest first, each once, every member as stored.
     let events = sim.events("fleet-aaaa");

@@ -840,19 +840,6 @@ fn a_reload_keeps_tls_and_basic_auth_from_the_command_line() {
     }
 }
 
-/// CPU time of every thread of a process, from the scheduler's nanosecond accounting.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0.0;
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-        .sum::<u64>() as f64
-        / 1e9
-}
-
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -939,14 +926,14 @@ async fn wrong_passwords_take_as_long_for_any_user_and_a_flood_is_capped() {
         })
         .collect();
     let pid = exporter.child.id();
-    let cpu_before = cpu_seconds(pid);
+    let cpu_before = support::cpu_seconds(pid);
     let started = Instant::now();
     let mut good = Vec::new();
     while started.elapsed() < Duration::from_secs(3) {
         good.push(tokio::task::spawn_blocking(get("scraper:right")).await.unwrap());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let cores = (cpu_seconds(pid) - cpu_before) / started.elapsed().as_secs_f64();
+    let cores = (support::cpu_seconds(pid) - cpu_before) / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
     for thread in flood {

@@ -548,13 +548,33 @@ pub fn require_tool_at(tool: &str, fallbacks: &[&str]) -> Option<std::path::Path
         .into_iter()
         .chain(fallbacks.iter().map(std::path::PathBuf::from))
         .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
-    if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{tool} is required in CI but was not found on PATH or at {fallbacks:?}");
-        }
-        eprintln!("SKIPPED: {tool} not found on PATH (install it; CI never skips)");
-    }
+    required(found.is_some(), &format!("{tool} (on PATH or at {fallbacks:?})"));
     found
+}
+
+/// The one rule for what a test needs from outside: without it the test is skipped with a
+/// `SKIPPED: ...` line, except in CI, which must never skip. Returns `available`.
+pub fn required(available: bool, what: &str) -> bool {
+    if !available {
+        if std::env::var_os("CI").is_some() {
+            panic!("{what} is required in CI but was not found");
+        }
+        eprintln!("SKIPPED: {what} not found (install it; CI never skips)");
+    }
+    available
+}
+
+/// CPU time of every thread of a process, from the scheduler's nanosecond accounting.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum::<u64>() as f64
+        / 1e9
 }
 
 /// The metrics that describe sessions (as opposed to the exporter or fleets).
