@@ -649,13 +649,19 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn each_interrupted_session_counts_once_whichever_pass_sees_it_first() {
+    /// A store counting since a minute ago with fleet-a discovered and its zeros rendered; and a
+    /// termination time within that minute.
+    fn rendered_store() -> (Store, i64, Option<i64>) {
         let since = now_ms() - 60_000;
         let store = Store::new(since, BTreeMap::new());
         store.set_fleets("us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
         store.render(60_000);
-        let recent = Some(now_ms() - 1_000);
+        (store, since, Some(now_ms() - 1_000))
+    }
+
+    #[test]
+    fn each_interrupted_session_counts_once_whichever_pass_sees_it_first() {
+        let (store, since, recent) = rendered_store();
         // The live path finds 1 and 2, the history path then sees 1, 2 and 3.
         store.apply_live(
             "fleet-a",
@@ -770,11 +776,7 @@ mod tests {
 
     #[test]
     fn the_ledger_survives_a_restart_through_the_state_file() {
-        let since = now_ms() - 60_000;
-        let store = Store::new(since, BTreeMap::new());
-        store.set_fleets("us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
-        store.render(60_000);
-        let recent = Some(now_ms() - 1_000);
+        let (store, since, recent) = rendered_store();
         store.apply_live(
             "fleet-a",
             LiveOutcome {
