@@ -534,6 +534,11 @@ struct Interruption {
 
 /// The exporter in a process of its own, against `sim`, live passes every `interval_seconds`.
 fn start_exporter(sim: &Sim, label: &str, interval_seconds: u64) -> (ExporterProcess, u32) {
+    // Capacity once at the start only: the live rounds and CPU figures measure the sessions.
+    start_exporter_with(sim, label, interval_seconds, "capacity_interval = \"1h\"\n")
+}
+
+fn start_exporter_with(sim: &Sim, label: &str, interval_seconds: u64, extra: &str) -> (ExporterProcess, u32) {
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
     let config = temp_path(&format!("exporter-{}.toml", label.replace([' ', ','], "")));
@@ -541,7 +546,7 @@ fn start_exporter(sim: &Sim, label: &str, interval_seconds: u64) -> (ExporterPro
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = 100000\nmax_attempts = 1\nrequest_timeout = \"60s\"\n[sweep]\ninterval = \"{interval_seconds}s\"\nhistory_interval = \"1h\"\ndiscovery_interval = \"1h\"\npage_size = {PAGE}\ntimeout = \"30m\"\n",
+            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = 100000\nmax_attempts = 1\nrequest_timeout = \"60s\"\n[sweep]\ninterval = \"{interval_seconds}s\"\nhistory_interval = \"1h\"\ndiscovery_interval = \"1h\"\npage_size = {PAGE}\ntimeout = \"30m\"\n{extra}",
             sim.url()
         ),
     )
@@ -701,6 +706,55 @@ fn run(world: &World, label: &str, load: &Load, naive: bool) -> Row {
         closed,
         closed_connections: load.closed_connections,
         naive,
+    }
+}
+
+const CAPACITY_OPERATIONS: [&str; 4] = [
+    "DescribeFleetCapacity",
+    "DescribeFleetUtilization",
+    "DescribeFleetLocationCapacity",
+    "DescribeFleetLocationUtilization",
+];
+
+/// The calls of one steady capacity cycle, by operation, with the exporter reading capacity
+/// every `interval_seconds`: the requests from the start of the second cycle (its first
+/// DescribeFleetCapacity) to the start of the third.
+fn capacity_cycle(world: &World, interval_seconds: u64) -> BTreeMap<String, usize> {
+    let sim = Sim::start(world);
+    let (exporter, _) = start_exporter_with(
+        &sim,
+        "capacity",
+        3600,
+        &format!("capacity_interval = \"{interval_seconds}s\"\n"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let capacity: Vec<Req> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| CAPACITY_OPERATIONS.contains(&r.operation.as_str()))
+            .collect();
+        // A cycle starts with the first DescribeFleetCapacity after any other capacity call.
+        let starts: Vec<usize> = (0..capacity.len())
+            .filter(|&i| {
+                capacity[i].operation == CAPACITY_OPERATIONS[0]
+                    && (i == 0 || capacity[i - 1].operation != CAPACITY_OPERATIONS[0])
+            })
+            .collect();
+        if starts.len() >= 3 {
+            let mut calls: BTreeMap<String, usize> =
+                CAPACITY_OPERATIONS.iter().map(|o| (o.to_string(), 0)).collect();
+            for request in &capacity[starts[1]..starts[2]] {
+                *calls.get_mut(&request.operation).unwrap() += 1;
+            }
+            return calls;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no three capacity cycles within two minutes:\n{}",
+            exporter.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -1053,8 +1107,25 @@ fn main() {
         history.push((factor, round, w.expected_dgs, w.live_minimum));
     }
 
+    eprintln!("running capacity cycles...");
+    let capacity = capacity_cycle(&world(sizes[0].1, 0), load.interval_seconds);
+    let eligible = FLEETS.len();
+    let remote: usize = FLEETS.iter().map(|(_, locations, _)| locations - 1).sum();
+    // The simulator's default cap on fleet ids per batched request (as AWS, it says so when
+    // refused; the exporter learns it on the first cycle).
+    let batch = 10;
+
     println!("\nmachine: {}\n", machine());
     print_table(&rows);
+    println!(
+        "\ncalls per capacity cycle ({eligible} fleets, {remote} remote locations, batch {batch}): {}; {} in all",
+        capacity
+            .iter()
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        capacity.values().sum::<usize>()
+    );
     print!(
         "\ncalls per live round / live minimum by history size ({} live sessions):",
         rows[0].live
@@ -1097,6 +1168,16 @@ fn main() {
             row.interruption.counted == row.interruption.ended as f64 && row.interruption.passes == 1,
         ));
     }
+    let batches = eligible.div_ceil(batch);
+    checks.push((
+        format!(
+            "calls per capacity cycle = ⌈fleets / batch⌉ = {batches} per batched operation + one per remote location ({remote}) per location operation (got {capacity:?})"
+        ),
+        capacity["DescribeFleetCapacity"] == batches
+            && capacity["DescribeFleetUtilization"] == batches
+            && capacity["DescribeFleetLocationCapacity"] == remote
+            && capacity["DescribeFleetLocationUtilization"] == remote,
+    ));
     let independent = history
         .iter()
         .all(|(_, round, expected, _)| round[DGS] == *expected && *round == history[0].1);

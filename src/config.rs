@@ -129,6 +129,13 @@ pub struct SweepConfig {
         serialize_with = "duration::serde_text::serialize"
     )]
     pub discovery_interval: Duration,
+    /// How often instance counts and utilization are read (`DescribeFleetCapacity`,
+    /// `DescribeFleetUtilization` and their location forms); "0s" turns them off.
+    #[serde(
+        deserialize_with = "any_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
+    pub capacity_interval: Duration,
     #[serde(deserialize_with = "page_size")]
     pub page_size: u32,
     /// Statuses every live pass lists (ACTIVE always); the others are not published.
@@ -164,6 +171,7 @@ impl Default for SweepConfig {
             interval: Duration::from_secs(60),
             history_interval: Duration::from_secs(3600),
             discovery_interval: Duration::from_secs(600),
+            capacity_interval: Duration::from_secs(60),
             page_size: 100,
             live_statuses: crate::aggregate::LIVE_STATUSES
                 .iter()

@@ -9,16 +9,21 @@ use crate::aws::{FailureReason, RegionClient};
 use crate::budget::Lane;
 use crate::config::FleetFilter;
 use aws_sdk_gamelift::error::ProvideErrorMetadata;
+use std::collections::BTreeMap;
 
 /// The operations the exporter calls (label values of `gamelift_exporter_api_requests_total`,
 /// which exist at 0 from the start).
-pub const OPERATIONS: [&str; 6] = [
+pub const OPERATIONS: [&str; 10] = [
     "ListFleets",
     "DescribeFleetAttributes",
     "DescribeFleetLocationAttributes",
     "DescribeGameSessions",
     "DescribeFleetEvents",
     "DescribeGameSessionDetails",
+    "DescribeFleetCapacity",
+    "DescribeFleetLocationCapacity",
+    "DescribeFleetUtilization",
+    "DescribeFleetLocationUtilization",
 ];
 
 /// Fleet ids per DescribeFleetAttributes call.
@@ -35,6 +40,25 @@ pub struct Fleet {
     pub home_region: String,
     /// Home Region first, then remote locations.
     pub locations: Vec<String>,
+    /// The fleet's `Status` (ACTIVE, ERROR, ...); UNKNOWN when the API does not say.
+    pub status: String,
+    /// Each location's `LocationState.Status`; the home Region's is the fleet's own status
+    /// unless the location listing reports it.
+    pub location_status: BTreeMap<String, String>,
+}
+
+impl Fleet {
+    /// Whether the capacity operations (`DescribeFleetCapacity`, `DescribeFleetUtilization` and
+    /// their location forms) apply: EC2 and container fleets, not Anywhere fleets. A fleet whose
+    /// compute type the API does not say predates the field, so it is EC2.
+    pub fn has_managed_capacity(&self) -> bool {
+        self.compute_type != "ANYWHERE"
+    }
+
+    /// Whether this is a container fleet (game server container group counts).
+    pub fn is_container(&self) -> bool {
+        self.compute_type == "CONTAINER"
+    }
 }
 
 /// A failed discovery call.
@@ -108,9 +132,12 @@ pub async fn discover(
     for fleet in &mut fleets {
         match locations(client, &fleet.fleet_id, page_size).await {
             Ok(found) => {
-                for location in found {
+                for (location, status) in found {
                     if !fleet.locations.contains(&location) {
-                        fleet.locations.push(location);
+                        fleet.locations.push(location.clone());
+                    }
+                    if let Some(status) = status {
+                        fleet.location_status.insert(location, status);
                     }
                 }
             }
@@ -125,6 +152,7 @@ pub async fn discover(
 
 /// A fleet as DescribeFleetAttributes describes it, home Region as its only location so far.
 fn fleet_of(attributes: &aws_sdk_gamelift::types::FleetAttributes, region: &str) -> Option<Fleet> {
+    let status = attributes.status().map_or("UNKNOWN", |s| s.as_str()).to_string();
     Some(Fleet {
         fleet_id: attributes.fleet_id()?.to_string(),
         name: attributes.name().unwrap_or_default().to_string(),
@@ -139,14 +167,17 @@ fn fleet_of(attributes: &aws_sdk_gamelift::types::FleetAttributes, region: &str)
             .to_string(),
         home_region: region.to_string(),
         locations: vec![region.to_string()],
+        status: status.clone(),
+        location_status: BTreeMap::from([(region.to_string(), status)]),
     })
 }
 
+/// The fleet's locations with their status, as `DescribeFleetLocationAttributes` lists them.
 async fn locations(
     client: &RegionClient,
     fleet_id: &str,
     page_size: u32,
-) -> Result<Vec<String>, DiscoveryError> {
+) -> Result<Vec<(String, Option<String>)>, DiscoveryError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -173,8 +204,11 @@ async fn locations(
             Err(e) => return Err(failure("DescribeFleetLocationAttributes", e)),
         };
         for attributes in page.location_attributes() {
-            if let Some(location) = attributes.location_state().and_then(|s| s.location()) {
-                out.push(location.to_string());
+            if let Some(state) = attributes.location_state() {
+                if let Some(location) = state.location() {
+                    let status = state.status().map(|s| s.as_str().to_string());
+                    out.push((location.to_string(), status));
+                }
             }
         }
         token = page.next_token().map(str::to_string);
@@ -208,6 +242,18 @@ mod tests {
             ("SPOT", "ANYWHERE")
         );
         assert_eq!(fleet.locations, ["eu-west-1"]);
+        assert_eq!(fleet.status, "UNKNOWN", "a missing status is not guessed either");
+        let active = FleetAttributes::builder()
+            .fleet_id("fleet-c")
+            .status(aws_sdk_gamelift::types::FleetStatus::Error)
+            .build();
+        let fleet = fleet_of(&active, "eu-west-1").unwrap();
+        assert_eq!(fleet.status, "ERROR");
+        assert_eq!(
+            fleet.location_status,
+            BTreeMap::from([("eu-west-1".to_string(), "ERROR".to_string())]),
+            "the home Region's status is the fleet's own until the location listing says otherwise"
+        );
         assert!(fleet_of(&FleetAttributes::builder().build(), "us-west-2").is_none());
     }
 }

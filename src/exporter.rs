@@ -47,6 +47,9 @@ pub struct SweepReport {
     pub full_passes: usize,
     /// Pages read by the full passes that completed.
     pub full_pass_pages: u64,
+    /// Capacity cycles that ran (one per Region when due), and their calls by operation.
+    pub capacity_cycles: usize,
+    pub capacity_calls: BTreeMap<&'static str, u64>,
 }
 
 impl SweepReport {
@@ -301,6 +304,10 @@ impl Exporter {
             for (operation, calls) in report.calls {
                 *total.calls.entry(operation).or_default() += calls;
             }
+            total.capacity_cycles += report.capacity_cycles;
+            for (operation, calls) in report.capacity_calls {
+                *total.capacity_calls.entry(operation).or_default() += calls;
+            }
         }
         drop(engine);
         self.store.render(config.sweep.stale_after.as_millis() as i64);
@@ -317,6 +324,8 @@ impl Exporter {
             live_calls: total.calls,
             full_passes: total.full_passes,
             full_pass_pages: total.full_pass_pages,
+            capacity_cycles: total.capacity_cycles,
+            capacity_calls: total.capacity_calls,
         };
         tracing::info!(
             fleets_ok = report.fleets_ok,

@@ -11,8 +11,11 @@
 //! - [`aws`]: SDK clients per Region, the exporter's retries, API-call counters, error reasons.
 //! - [`budget`]: each Region's request budget: every attempt paced, slower when throttled.
 //! - [`discovery`]: fleets (`ListFleets` + `DescribeFleetAttributes`) and their locations.
-//! - [`scheduler`]: one worker per Region, one schedule per fleet (live and full passes).
+//! - [`scheduler`]: one worker per Region, one schedule per fleet (live and full passes), one
+//!   capacity cycle per Region.
 //! - [`sweep`]: what a live pass and a full pass ask GameLift, and what they publish.
+//! - [`capacity`]: instance counts and utilization per location (`DescribeFleetCapacity`,
+//!   `DescribeFleetUtilization`, batched, and their per-location forms).
 //! - [`tracking`]: what live passes remember between passes (ACTIVE sets, events, suspects).
 //! - [`aggregate`]: what a pass computes from sessions (counts, players, occupancy).
 //! - [`store`]: every fleet's published state, counters and interruption ledger.
@@ -28,6 +31,7 @@
 pub mod aggregate;
 pub mod aws;
 pub mod budget;
+pub mod capacity;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -3,6 +3,7 @@
 //! each fleet's own last successful live pass.
 
 use crate::aggregate::STATUSES;
+use crate::capacity::{CONTAINER_GROUP_STATES, INSTANCE_STATES};
 use crate::store::FleetRecord;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -84,6 +85,19 @@ fn number(value: f64) -> String {
 
 const FLEET: &[&str] = &["fleet_id"];
 const FLEET_LOCATION: &[&str] = &["fleet_id", "location"];
+
+/// Sets a state set: 1 for `current`, 0 for every other status GameLift defines (a status the
+/// SDK does not know yet, or UNKNOWN when the API did not say, is shown as it is).
+fn set_state(family: &mut Family, labels: &[&str], current: &str) {
+    let mut values: Vec<&str> = labels.to_vec();
+    for status in aws_sdk_gamelift::types::FleetStatus::values() {
+        values.push(status);
+        family.set(&values, if *status == current { 1.0 } else { 0.0 });
+        values.pop();
+    }
+    values.push(current);
+    family.set(&values, 1.0);
+}
 
 /// Renders every fleet; returns the text and when it must be rendered again at the latest (the
 /// moment the next fleet turns stale), in epoch ms.
@@ -190,6 +204,62 @@ pub fn render(
         "Duration of the slowest of the fleets' latest complete live passes, in seconds; it should stay well below sweep.interval.",
     );
 
+    let capacity_fresh = "as of the fleet's latest capacity cycle (every sweep.capacity_interval) that read all its locations; dropped after sweep.stale_after without one (see gamelift_exporter_fleet_capacity_last_success_timestamp_seconds)";
+    let mut instances = Family::new(
+        "gamelift_fleet_instances",
+        "gauge",
+        &["fleet_id", "location", "state"],
+        format!("EC2 instances of the fleet location by state, from DescribeFleetCapacity / DescribeFleetLocationCapacity: DESIRED, MINIMUM and MAXIMUM are the scaling settings; PENDING, ACTIVE, IDLE (active instances hosting no game session, a subset of ACTIVE) and TERMINATING are instances. EC2 and container fleets, {capacity_fresh}."),
+    );
+    let mut container_groups = Family::new(
+        "gamelift_fleet_game_server_container_groups",
+        "gauge",
+        &["fleet_id", "location", "state"],
+        format!("Game server container groups of a container fleet location by state (PENDING, ACTIVE, IDLE, TERMINATING), {capacity_fresh}."),
+    );
+    let mut server_processes = Family::new(
+        "gamelift_fleet_active_server_processes",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Server processes running in the fleet location (ActiveServerProcessCount of DescribeFleetUtilization / DescribeFleetLocationUtilization), {capacity_fresh}."),
+    );
+    let mut active_sessions = Family::new(
+        "gamelift_fleet_active_game_sessions",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Game sessions ACTIVE or ACTIVATING in the fleet location as GameLift's utilization reports them (ActiveGameSessionCount), {capacity_fresh}."),
+    );
+    let mut current_players = Family::new(
+        "gamelift_fleet_current_player_sessions",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Player sessions ACTIVE or RESERVED in the fleet location (CurrentPlayerSessionCount), {capacity_fresh}."),
+    );
+    let mut maximum_players = Family::new(
+        "gamelift_fleet_maximum_player_sessions",
+        "gauge",
+        FLEET_LOCATION,
+        format!("Players the game sessions being hosted in the fleet location allow in all (MaximumPlayerSessionCount), {capacity_fresh}."),
+    );
+    let mut capacity_success = Family::new(
+        "gamelift_exporter_fleet_capacity_last_success_timestamp_seconds",
+        "gauge",
+        &["fleet_id", "kind"],
+        "End time of the fleet's latest capacity cycle that read all its locations (Unix seconds), by kind: instances (gamelift_fleet_instances, gamelift_fleet_game_server_container_groups) or utilization (the other gamelift_fleet_* utilization gauges).",
+    );
+    let mut fleet_status = Family::new(
+        "gamelift_fleet_status",
+        "gauge",
+        &["fleet_id", "status"],
+        "The fleet's status (DescribeFleetAttributes): 1 for the current one, 0 for the other statuses GameLift defines. As of the latest fleet discovery (every sweep.discovery_interval).",
+    );
+    let mut location_status = Family::new(
+        "gamelift_fleet_location_status",
+        "gauge",
+        &["fleet_id", "location", "status"],
+        "Each fleet location's status (LocationState of DescribeFleetLocationAttributes; the fleet's own status for the home Region): 1 for the current one, 0 for the others. As of the latest fleet discovery (every sweep.discovery_interval).",
+    );
+
     let mut valid_until: Option<i64> = None;
     let mut slowest: Option<f64> = None;
     for record in fleets.values() {
@@ -199,6 +269,54 @@ pub fn render(
             &[id, &f.name, &f.fleet_type, &f.compute_type, &f.home_region],
             1.0,
         );
+        set_state(&mut fleet_status, &[id], &f.status);
+        for location in &f.locations {
+            let status = f.location_status.get(location).map_or(
+                if *location == f.home_region {
+                    f.status.as_str()
+                } else {
+                    "UNKNOWN"
+                },
+                String::as_str,
+            );
+            set_state(&mut location_status, &[id, location], status);
+        }
+        if let Some(capacity) = record
+            .capacity
+            .as_ref()
+            .filter(|c| c.at_ms + stale_after_ms > now_ms)
+        {
+            valid_until = Some(valid_until.map_or(capacity.at_ms + stale_after_ms, |v| {
+                v.min(capacity.at_ms + stale_after_ms)
+            }));
+            capacity_success.set(&[id, "instances"], capacity.at_ms as f64 / 1000.0);
+            for (location, counts) in &capacity.locations {
+                for (state, value) in INSTANCE_STATES.iter().zip(counts.instances) {
+                    instances.set(&[id, location, state], value as f64);
+                }
+                if let Some(groups) = counts.container_groups {
+                    for (state, value) in CONTAINER_GROUP_STATES.iter().zip(groups) {
+                        container_groups.set(&[id, location, state], value as f64);
+                    }
+                }
+            }
+        }
+        if let Some(utilization) = record
+            .utilization
+            .as_ref()
+            .filter(|u| u.at_ms + stale_after_ms > now_ms)
+        {
+            valid_until = Some(valid_until.map_or(utilization.at_ms + stale_after_ms, |v| {
+                v.min(utilization.at_ms + stale_after_ms)
+            }));
+            capacity_success.set(&[id, "utilization"], utilization.at_ms as f64 / 1000.0);
+            for (location, u) in &utilization.locations {
+                server_processes.set(&[id, location], u.active_server_processes as f64);
+                active_sessions.set(&[id, location], u.active_game_sessions as f64);
+                current_players.set(&[id, location], u.current_player_sessions as f64);
+                maximum_players.set(&[id, location], u.maximum_player_sessions as f64);
+            }
+        }
         let fresh_until = record.last_success_ms.map(|t| t + stale_after_ms);
         let fresh = fresh_until.is_some_and(|t| t > now_ms);
         if fresh {
@@ -294,6 +412,15 @@ pub fn render(
         pass_duration,
         up,
         sweep_duration,
+        instances,
+        container_groups,
+        server_processes,
+        active_sessions,
+        current_players,
+        maximum_players,
+        capacity_success,
+        fleet_status,
+        location_status,
     ];
     families.sort_by_key(|f| f.name);
     let mut out = String::new();

@@ -5,6 +5,8 @@
 //! - Each fleet has its own live schedule (every `sweep.interval`) and its own full-pass schedule
 //!   (every `sweep.history_interval`, resumable); neither waits for the other, nor for any other
 //!   fleet. At most `sweep.concurrency` live passes, and as many full passes, run per Region.
+//! - Each Region reads its fleets' instance counts and utilization every
+//!   `sweep.capacity_interval` in one capacity cycle (batched calls; see [`crate::capacity`]).
 //! - A pass owns its fleet's state while it runs (moved in, handed back when it ends), so no
 //!   lock is held across a network call; results reach the [`Store`] in one step per pass.
 //!
@@ -13,6 +15,7 @@
 //! and benchmarks that need each pass to happen at a known moment).
 
 use crate::aws::{FailureReason, RegionClient};
+use crate::capacity::{self, BatchLimits, CapacityOutcome};
 use crate::config::{Config, FleetFilter};
 use crate::discovery::{self, DiscoveryError, Fleet};
 use crate::store::Store;
@@ -77,6 +80,11 @@ pub enum Done {
         progress: HistoryProgress,
         result: Result<u64, PassError>,
     },
+    Capacity {
+        limits: BatchLimits,
+        outcome: CapacityOutcome,
+        started: Instant,
+    },
 }
 
 /// Which task a JoinSet id belongs to, so that a panicking pass still frees its fleet.
@@ -85,6 +93,7 @@ enum TaskKind {
     Discovery,
     Live(String),
     History(String),
+    Capacity,
 }
 
 /// What passes did since the last summary, for the log and for tests.
@@ -97,6 +106,9 @@ pub struct RoundReport {
     pub calls: BTreeMap<&'static str, u64>,
     pub full_passes: usize,
     pub full_pass_pages: u64,
+    pub capacity_cycles: usize,
+    /// Calls of the capacity cycles by operation (batches and per-location calls).
+    pub capacity_calls: BTreeMap<&'static str, u64>,
 }
 
 /// The shared pieces a Region's tasks need.
@@ -114,6 +126,9 @@ pub struct RegionWorker {
     next_discovery: Instant,
     discovering: bool,
     discovered_once: bool,
+    next_capacity: Instant,
+    /// `None` while a capacity cycle has them.
+    batch_limits: Option<BatchLimits>,
     tasks: JoinSet<Done>,
     kinds: HashMap<Id, (TaskKind, AbortHandle)>,
     report: RoundReport,
@@ -128,6 +143,8 @@ impl RegionWorker {
             next_discovery: Instant::now(),
             discovering: false,
             discovered_once: false,
+            next_capacity: Instant::now(),
+            batch_limits: Some(BatchLimits::default()),
             tasks: JoinSet::new(),
             kinds: HashMap::new(),
             report: RoundReport::default(),
@@ -148,6 +165,7 @@ impl RegionWorker {
             slot.next_history = slot.next_history.min(now + config.sweep.history_interval);
         }
         self.next_discovery = self.next_discovery.min(now + config.sweep.discovery_interval);
+        self.next_capacity = self.next_capacity.min(now + config.sweep.capacity_interval);
         if self.filter.as_ref().is_some_and(|f| *f != config.fleets) {
             let excluded: Vec<String> = self
                 .fleets
@@ -234,6 +252,32 @@ impl RegionWorker {
         });
     }
 
+    /// Whether a capacity cycle is due: capacity is on, fleets are known, none is running.
+    fn capacity_due(&self, config: &Config, now: Instant) -> bool {
+        !config.sweep.capacity_interval.is_zero()
+            && self.discovered_once
+            && self.batch_limits.is_some()
+            && now >= self.next_capacity
+    }
+
+    fn spawn_capacity(&mut self, config: &Config) {
+        let Some(mut limits) = self.batch_limits.take() else {
+            return;
+        };
+        let client = self.client.clone();
+        let fleets: Vec<Fleet> = self.fleets.values().map(|s| s.fleet.clone()).collect();
+        let concurrency = config.sweep.concurrency;
+        self.spawn(TaskKind::Capacity, async move {
+            let started = Instant::now();
+            let outcome = capacity::capacity_cycle(&client, &fleets, &mut limits, concurrency).await;
+            Done::Capacity {
+                limits,
+                outcome,
+                started,
+            }
+        });
+    }
+
     fn running(&self, live: bool) -> usize {
         self.fleets
             .values()
@@ -246,6 +290,9 @@ impl RegionWorker {
         let now = Instant::now();
         if !self.discovering && now >= self.next_discovery {
             self.spawn_discovery(config);
+        }
+        if self.capacity_due(config, now) {
+            self.spawn_capacity(config);
         }
         for live in [true, false] {
             let mut free = config.sweep.concurrency.saturating_sub(self.running(live));
@@ -278,12 +325,15 @@ impl RegionWorker {
     }
 
     /// When something becomes due next.
-    fn next_wake(&self) -> Instant {
+    fn next_wake(&self, config: &Config) -> Instant {
         let mut next = if self.discovering {
             Instant::now() + Duration::from_secs(3600)
         } else {
             self.next_discovery
         };
+        if self.batch_limits.is_some() && !config.sweep.capacity_interval.is_zero() {
+            next = next.min(self.next_capacity);
+        }
         for slot in self.fleets.values() {
             if !slot.live_running {
                 next = next.min(slot.next_live);
@@ -363,6 +413,26 @@ impl RegionWorker {
                     }
                 }
             }
+            Done::Capacity {
+                limits,
+                outcome,
+                started,
+            } => {
+                self.batch_limits = Some(limits);
+                self.next_capacity = (started + config.sweep.capacity_interval).max(now);
+                self.report.capacity_cycles += 1;
+                for (operation, calls) in &outcome.calls {
+                    *self.report.capacity_calls.entry(operation).or_default() += calls;
+                }
+                if outcome.failed_calls > 0 {
+                    tracing::warn!(region = %self.client.region, failed_calls = outcome.failed_calls, "capacity calls failed; the fleets concerned keep their previous capacity numbers");
+                }
+                if !outcome.missing.is_empty() {
+                    tracing::info!(region = %self.client.region, fleets = ?outcome.missing, "capacity calls found fleets gone; rediscovering");
+                    self.next_discovery = now;
+                }
+                ctx.store.apply_capacity(outcome);
+            }
             Done::History {
                 fleet_id,
                 progress,
@@ -410,6 +480,7 @@ impl RegionWorker {
         tracing::error!(%error, task = ?kind, "a pass panicked; its fleet starts over");
         match kind {
             TaskKind::Discovery => self.discovering = false,
+            TaskKind::Capacity => self.batch_limits = Some(BatchLimits::default()),
             TaskKind::Live(fleet_id) => {
                 if let Some(slot) = self.fleets.get_mut(&fleet_id) {
                     slot.live_running = false;
@@ -457,7 +528,7 @@ impl RegionWorker {
         loop {
             let current = config.borrow_and_update().clone();
             self.start_due(&current, &ctx);
-            let wake = self.next_wake().min(next_summary);
+            let wake = self.next_wake(&current).min(next_summary);
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => break,
                 changed = config.changed() => {
@@ -487,6 +558,7 @@ impl RegionWorker {
                         fleets_failed = report.fleets_failed,
                         calls_by_operation = ?report.calls,
                         full_passes = report.full_passes,
+                        capacity_calls = ?report.capacity_calls,
                         "sweep complete"
                     );
                 }
@@ -500,12 +572,14 @@ impl RegionWorker {
             slot.history_running = false;
             slot.tracker.get_or_insert_with(LiveTracker::default);
         }
+        self.batch_limits.get_or_insert_with(BatchLimits::default);
         self.kinds.clear();
         self
     }
 
-    /// Runs every fleet once, now: discovery when due, a live pass of every fleet (and a
-    /// rediscovery at once if one finds its fleet gone), then the full passes that are due,
+    /// Runs every fleet once, now: discovery when due, a live pass of every fleet, the capacity
+    /// cycle when due (and a rediscovery at once if either finds a fleet gone), then the full
+    /// passes that are due,
     /// each to completion or failure. A full pass that failed resumes in the next round.
     pub async fn round(&mut self, config: &Arc<Config>, ctx: &Context) {
         self.reconfigure(config, ctx);
@@ -514,8 +588,12 @@ impl RegionWorker {
         }
         let all: Vec<String> = self.fleets.keys().cloned().collect();
         self.run_all(all, true, config, ctx).await;
+        if self.capacity_due(config, Instant::now()) {
+            self.spawn_capacity(config);
+            while self.join_one(config, ctx).await {}
+        }
         if Instant::now() >= self.next_discovery {
-            // A live pass found its fleet gone.
+            // A live pass or the capacity cycle found a fleet gone.
             self.discover_now(config, ctx).await;
         }
         let now = Instant::now();

@@ -11,6 +11,7 @@
 //! - The store is the one writer of the state file.
 
 use crate::aggregate::{HistoryTotals, LiveTotals};
+use crate::capacity::{CapacityOutcome, LocationCapacity, LocationUtilization};
 use crate::discovery::Fleet;
 use crate::statefile::{SavedFleet, SavedState};
 use crate::tracking::{EventCursor, WATCHED_EVENT_CODES};
@@ -130,6 +131,13 @@ pub struct HistoryOutcome {
     pub duration_seconds: f64,
 }
 
+/// Numbers of one kind from the fleet's latest capacity cycle that read them all, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed<T> {
+    pub at_ms: i64,
+    pub locations: BTreeMap<String, T>,
+}
+
 /// Everything known about one fleet.
 #[derive(Debug, Clone)]
 pub struct FleetRecord {
@@ -144,6 +152,10 @@ pub struct FleetRecord {
     pub last_full_pass_ms: Option<i64>,
     pub live_duration_seconds: Option<f64>,
     pub full_duration_seconds: Option<f64>,
+    /// Instance (and container group) counts per location, from the capacity cycle.
+    pub capacity: Option<Timed<LocationCapacity>>,
+    /// Utilization per location, from the capacity cycle.
+    pub utilization: Option<Timed<LocationUtilization>>,
     pub interruptions: Counters,
     pub ended: Counters,
     pub events: Counters,
@@ -166,6 +178,8 @@ impl FleetRecord {
             last_full_pass_ms: None,
             live_duration_seconds: None,
             full_duration_seconds: None,
+            capacity: None,
+            utilization: None,
             interruptions: Counters::default(),
             ended: Counters::default(),
             events: Counters::default(),
@@ -488,6 +502,30 @@ impl Store {
         true
     }
 
+    /// Publishes a Region's capacity cycle: each fleet whose calls of a kind all succeeded gets
+    /// its new numbers of that kind in one step; the others keep theirs (until stale).
+    pub fn apply_capacity(&self, outcome: CapacityOutcome) {
+        let now = now_ms();
+        let mut inner = self.lock();
+        for (fleet_id, locations) in outcome.capacity {
+            if let Some(record) = inner.fleets.get_mut(&fleet_id) {
+                record.capacity = Some(Timed {
+                    at_ms: now,
+                    locations,
+                });
+            }
+        }
+        for (fleet_id, locations) in outcome.utilization {
+            if let Some(record) = inner.fleets.get_mut(&fleet_id) {
+                record.utilization = Some(Timed {
+                    at_ms: now,
+                    locations,
+                });
+            }
+        }
+        self.touched(inner);
+    }
+
     /// A live pass failed: the fleet is down, its last complete numbers stay (until stale).
     pub fn fail_live(&self, fleet_id: &str) {
         let mut inner = self.lock();
@@ -630,6 +668,8 @@ mod tests {
             compute_type: "EC2".into(),
             home_region: "us-west-2".into(),
             locations: locations.iter().map(|l| l.to_string()).collect(),
+            status: "ACTIVE".into(),
+            location_status: BTreeMap::new(),
         }
     }
 
@@ -706,6 +746,101 @@ mod tests {
             counts(&store)["us-west-2"],
             4,
             "only 6, first seen after the baseline"
+        );
+    }
+
+    #[test]
+    fn capacity_is_published_per_fleet_and_kind_and_dropped_when_stale() {
+        let store = Store::new(now_ms(), BTreeMap::new());
+        store.set_fleets(
+            "us-west-2",
+            &[
+                fleet("fleet-a", &["us-west-2", "us-east-1"]),
+                fleet("fleet-b", &["us-west-2"]),
+            ],
+        );
+        let home = LocationCapacity {
+            instances: [4, 1, 8, 1, 3, 1, 0],
+            container_groups: None,
+        };
+        let used = LocationUtilization {
+            active_server_processes: 9,
+            active_game_sessions: 7,
+            current_player_sessions: 40,
+            maximum_player_sessions: 70,
+        };
+        // fleet-a's instances and fleet-b's utilization were read in full; the rest failed.
+        store.apply_capacity(CapacityOutcome {
+            capacity: BTreeMap::from([(
+                "fleet-a".to_string(),
+                BTreeMap::from([
+                    ("us-west-2".to_string(), home.clone()),
+                    ("us-east-1".to_string(), home),
+                ]),
+            )]),
+            utilization: BTreeMap::from([(
+                "fleet-b".to_string(),
+                BTreeMap::from([("us-west-2".to_string(), used)]),
+            )]),
+            ..CapacityOutcome::default()
+        });
+        let text = |stale_after_ms: i64, now: i64| {
+            let inner = store.lock();
+            crate::metrics::render(&inner.fleets, now, stale_after_ms)
+        };
+        let (fresh, valid_until) = text(60_000, now_ms());
+        let lines = |text: &str, prefix: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.starts_with(prefix))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(
+            lines(&fresh, "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\""),
+            [
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"ACTIVE\"} 3",
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"DESIRED\"} 4",
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"IDLE\"} 1",
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"MAXIMUM\"} 8",
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"MINIMUM\"} 1",
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"PENDING\"} 1",
+                "gamelift_fleet_instances{fleet_id=\"fleet-a\",location=\"us-east-1\",state=\"TERMINATING\"} 0",
+            ]
+        );
+        assert!(lines(&fresh, "gamelift_fleet_instances{fleet_id=\"fleet-b\"").is_empty());
+        assert!(lines(
+            &fresh,
+            "gamelift_fleet_active_server_processes{fleet_id=\"fleet-a\""
+        )
+        .is_empty());
+        assert_eq!(
+            lines(&fresh, "gamelift_fleet_current_player_sessions"),
+            ["gamelift_fleet_current_player_sessions{fleet_id=\"fleet-b\",location=\"us-west-2\"} 40"]
+        );
+        assert!(
+            lines(&fresh, "gamelift_fleet_game_server_container_groups").is_empty(),
+            "no container groups for an EC2 fleet"
+        );
+        // The text must be rendered again when the capacity numbers turn stale.
+        let stamped = store
+            .with_fleet("fleet-a", |r| r.capacity.as_ref().unwrap().at_ms)
+            .unwrap();
+        assert_eq!(valid_until, Some(stamped + 60_000));
+        let (stale, _) = text(60_000, stamped + 60_000);
+        assert!(lines(&stale, "gamelift_fleet_instances").is_empty(), "{stale}");
+        assert!(lines(&stale, "gamelift_fleet_current_player_sessions").is_empty());
+        assert!(lines(
+            &stale,
+            "gamelift_exporter_fleet_capacity_last_success_timestamp_seconds"
+        )
+        .is_empty());
+        // Status state sets come from discovery and do not go stale.
+        assert_eq!(
+            lines(
+                &stale,
+                "gamelift_fleet_status{fleet_id=\"fleet-a\",status=\"ACTIVE\"}"
+            ),
+            ["gamelift_fleet_status{fleet_id=\"fleet-a\",status=\"ACTIVE\"} 1"]
         );
     }
 
