@@ -1,9 +1,11 @@
-//! Talking to GameLift: one SDK client per Region, the exporter's own retries (so that every
-//! attempt takes a slot of the Region's [`RequestBudget`]), and the counters for every HTTP
-//! attempt with a bounded failure reason.
+//! Talking to GameLift: one SDK client per account and Region (credentials of the default
+//! chain, or of a role assumed through STS), the exporter's own retries (so that every attempt
+//! takes a slot of its operation's [`Budgets`]), the counters for every HTTP attempt with a
+//! bounded failure reason, and each account's health.
 
-use crate::budget::{Lane, RequestBudget};
-use crate::config::AwsConfig;
+use crate::budget::{BudgetGauges, Budgets, Lane, AWS_RATES};
+use crate::config::{AccountConfig, AwsConfig};
+use aws_credential_types::provider::{self as credentials_provider, ProvideCredentials};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
@@ -15,9 +17,10 @@ use aws_sdk_gamelift::error::SdkError;
 use aws_sdk_gamelift::error::{BoxError, ProvideErrorMetadata};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use prometheus::{GaugeVec, IntCounterVec, Opts, Registry};
+use prometheus::{CounterVec, GaugeVec, IntCounterVec, Opts, Registry};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why an API call failed, as a bounded label value.
@@ -127,12 +130,16 @@ where
 }
 
 /// `gamelift_exporter_api_requests_total` and `..._failures_total`, fed by an SDK interceptor so
-/// that every HTTP attempt is counted, retries included; and each Region's current budget.
+/// that every HTTP attempt is counted, retries included; each budget's rates and waits; and
+/// each account's health.
 #[derive(Clone)]
 pub struct ApiMetrics {
     pub requests: IntCounterVec,
     pub failures: IntCounterVec,
     pub budget: GaugeVec,
+    pub budget_configured: GaugeVec,
+    pub budget_wait: CounterVec,
+    pub account_up: GaugeVec,
 }
 
 impl ApiMetrics {
@@ -140,38 +147,223 @@ impl ApiMetrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "gamelift_exporter_api_requests_total",
-                "HTTP requests sent to the GameLift API since the exporter started, every retry included.",
+                "HTTP requests sent to the GameLift API since the exporter started, by account, Region and operation, every retry included.",
             ),
-            &["operation"],
+            &["account", "region", "operation"],
         )?;
         let failures = IntCounterVec::new(
             Opts::new(
                 "gamelift_exporter_api_request_failures_total",
-                "GameLift API requests that failed since the exporter started, by operation and reason (throttled, not_found, unauthorized, invalid_request, server_error, timeout, transport, other).",
+                "GameLift API requests that failed since the exporter started, by account, Region, operation and reason (throttled, not_found, unauthorized, invalid_request, server_error, timeout, transport, other); operation AssumeRole counts failures to get an account's role credentials from STS.",
             ),
-            &["operation", "reason"],
+            &["account", "region", "operation", "reason"],
         )?;
         let budget = GaugeVec::new(
             Opts::new(
                 "gamelift_exporter_request_budget_per_second",
-                "Requests per second the exporter allows itself to one Region now: aws.max_requests_per_second, halved on each ThrottlingException and recovered gradually.",
+                "Requests per second the exporter allows itself now, per account, Region and operation (operation=\"all\": the overall cap, aws.max_requests_per_second): the configured rate, halved on each ThrottlingException and recovered gradually.",
             ),
-            &["region"],
+            &["account", "region", "operation"],
         )?;
+        let budget_configured = GaugeVec::new(
+            Opts::new(
+                "gamelift_exporter_request_budget_configured_per_second",
+                "Configured rate of each budget: AWS's rate quota of the operation times aws.quota_share, at most aws.max_requests_per_second (operation=\"all\": that cap).",
+            ),
+            &["account", "region", "operation"],
+        )?;
+        let budget_wait = CounterVec::new(
+            Opts::new(
+                "gamelift_exporter_request_budget_wait_seconds_total",
+                "Time API calls waited for a slot of each budget, in seconds, since the exporter started.",
+            ),
+            &["account", "region", "operation"],
+        )?;
+        let account_up = GaugeVec::new(
+            Opts::new(
+                "gamelift_exporter_account_up",
+                "1 if the account's credentials work (its role could be assumed, if it has one) and its latest fleet discovery succeeded in every one of its Regions; 0 otherwise (see gamelift_exporter_api_request_failures_total by reason). The other accounts are swept either way.",
+            ),
+            &["account"],
+        )?;
+        for collector in [&budget, &budget_configured, &account_up] {
+            registry.register(Box::new(collector.clone()))?;
+        }
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(failures.clone()))?;
-        registry.register(Box::new(budget.clone()))?;
+        registry.register(Box::new(budget_wait.clone()))?;
         Ok(ApiMetrics {
             requests,
             failures,
             budget,
+            budget_configured,
+            budget_wait,
+            account_up,
         })
+    }
+
+    fn budget_gauges(&self, account: &str, region: &str, operation: &str) -> BudgetGauges {
+        let labels = [account, region, operation];
+        BudgetGauges {
+            current: self.budget.with_label_values(&labels),
+            configured: self.budget_configured.with_label_values(&labels),
+            waited: self.budget_wait.with_label_values(&labels),
+        }
+    }
+}
+
+/// Whether each account works: its credentials, and its latest discovery in each Region.
+/// Feeds `gamelift_exporter_account_up`.
+#[derive(Debug, Default)]
+pub struct AccountHealth {
+    /// account -> (credentials failing?, Region -> latest discovery succeeded)
+    state: Mutex<BTreeMap<String, (bool, BTreeMap<String, bool>)>>,
+}
+
+impl AccountHealth {
+    /// The accounts and Regions being swept; the others are forgotten. New ones are down until
+    /// their first discovery.
+    pub fn set_scopes(&self, metrics: &ApiMetrics, scopes: &[(String, String)]) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.retain(|account, _| scopes.iter().any(|(a, _)| a == account));
+        for (account, region) in scopes {
+            let entry = state.entry(account.clone()).or_default();
+            entry.1.entry(region.clone()).or_insert(false);
+        }
+        for (account, entry) in state.iter_mut() {
+            entry.1.retain(|region, _| scopes.iter().any(|(a, r)| a == account && r == region));
+        }
+        let _ = metrics.account_up.reset_if_unused(&state);
+        for account in state.keys() {
+            Self::show(metrics, account, &state);
+        }
+    }
+
+    pub fn discovered(&self, metrics: &ApiMetrics, account: &str, region: &str, ok: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = state.get_mut(account) {
+            entry.1.insert(region.to_string(), ok);
+        }
+        Self::show(metrics, account, &state);
+    }
+
+    fn credentials(&self, metrics: &ApiMetrics, account: &str, failing: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = state.get_mut(account) {
+            entry.0 = failing;
+        }
+        Self::show(metrics, account, &state);
+    }
+
+    fn show(metrics: &ApiMetrics, account: &str, state: &BTreeMap<String, (bool, BTreeMap<String, bool>)>) {
+        if let Some((failing, regions)) = state.get(account) {
+            let up = !failing && regions.values().all(|ok| *ok);
+            metrics
+                .account_up
+                .with_label_values(&[account])
+                .set(if up { 1.0 } else { 0.0 });
+        }
+    }
+}
+
+trait ResetIfUnused {
+    fn reset_if_unused(&self, state: &BTreeMap<String, (bool, BTreeMap<String, bool>)>) -> bool;
+}
+
+impl ResetIfUnused for GaugeVec {
+    /// Drops the series of accounts no longer configured.
+    fn reset_if_unused(&self, state: &BTreeMap<String, (bool, BTreeMap<String, bool>)>) -> bool {
+        use prometheus::core::Collector;
+        let stale: Vec<String> = self
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric().iter())
+            .filter_map(|m| m.get_label().first().map(|l| l.value().to_string()))
+            .filter(|account| !state.contains_key(account))
+            .collect();
+        for account in &stale {
+            let _ = self.remove_label_values(&[account]);
+        }
+        !stale.is_empty()
+    }
+}
+
+/// An account's role credentials, watched: every refresh's outcome reaches the account's health
+/// and, when it fails, `gamelift_exporter_api_request_failures_total{operation="AssumeRole"}`.
+#[derive(Debug)]
+struct WatchedCredentials {
+    inner: aws_config::sts::AssumeRoleProvider,
+    account: String,
+    region: String,
+    health: Arc<AccountHealth>,
+    metrics: ApiMetrics,
+}
+
+impl ProvideCredentials for WatchedCredentials {
+    fn provide_credentials<'a>(&'a self) -> credentials_provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        credentials_provider::future::ProvideCredentials::new(async move {
+            let result = self.inner.provide_credentials().await;
+            match &result {
+                Ok(_) => self.health.credentials(&self.metrics, &self.account, false),
+                Err(error) => {
+                    let reason = credentials_failure(error);
+                    tracing::warn!(account = %self.account, region = %self.region, %reason, error = %describe_chain(error), "cannot assume the account's role");
+                    self.metrics
+                        .failures
+                        .with_label_values(&[&self.account, &self.region, "AssumeRole", &reason.to_string()])
+                        .inc();
+                    self.health.credentials(&self.metrics, &self.account, true);
+                }
+            }
+            result
+        })
+    }
+}
+
+/// An error with its causes, on one line.
+fn describe_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Why role credentials could not be had, from the STS error code in the error's causes.
+fn credentials_failure(error: &credentials_provider::error::CredentialsError) -> FailureReason {
+    let text = describe_chain(error);
+    for code in [
+        "AccessDenied",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "RegionDisabledException",
+    ] {
+        if text.contains(code) {
+            return FailureReason::Unauthorized;
+        }
+    }
+    if text.contains("Throttling") {
+        return FailureReason::Throttled;
+    }
+    match error {
+        credentials_provider::error::CredentialsError::ProviderTimedOut(_) => FailureReason::Timeout,
+        _ if text.contains("dispatch failure") || text.contains("io error") => FailureReason::Transport,
+        _ => FailureReason::Other,
     }
 }
 
 #[derive(Debug)]
 struct AttemptCounter {
     metrics: ApiMetrics,
+    account: String,
+    region: String,
 }
 
 fn operation_name(cfg: &ConfigBag) -> String {
@@ -198,7 +390,7 @@ impl Intercept for AttemptCounter {
     ) -> Result<(), BoxError> {
         self.metrics
             .requests
-            .with_label_values(&[&operation_name(cfg)])
+            .with_label_values(&[&self.account, &self.region, &operation_name(cfg)])
             .inc();
         Ok(())
     }
@@ -228,7 +420,7 @@ impl Intercept for AttemptCounter {
         };
         self.metrics
             .failures
-            .with_label_values(&[&operation_name(cfg), &reason.to_string()])
+            .with_label_values(&[&self.account, &self.region, &operation_name(cfg), &reason.to_string()])
             .inc();
         Ok(())
     }
@@ -257,6 +449,22 @@ fn error_code(error: &aws_smithy_runtime_api::client::interceptors::context::Err
     if let Some(e) = error.downcast_ref::<describe_game_session_details::DescribeGameSessionDetailsError>() {
         return e.code();
     }
+    if let Some(e) = error.downcast_ref::<describe_fleet_capacity::DescribeFleetCapacityError>() {
+        return e.code();
+    }
+    if let Some(e) = error.downcast_ref::<describe_fleet_utilization::DescribeFleetUtilizationError>() {
+        return e.code();
+    }
+    if let Some(e) =
+        error.downcast_ref::<describe_fleet_location_capacity::DescribeFleetLocationCapacityError>()
+    {
+        return e.code();
+    }
+    if let Some(e) =
+        error.downcast_ref::<describe_fleet_location_utilization::DescribeFleetLocationUtilizationError>()
+    {
+        return e.code();
+    }
     None
 }
 
@@ -265,12 +473,14 @@ fn error_code(error: &aws_smithy_runtime_api::client::interceptors::context::Err
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(20);
 
-/// A GameLift client for one home Region, with its request budget and retry policy.
+/// A GameLift client for one account and home Region, with its budgets and retry policy.
 #[derive(Debug, Clone)]
 pub struct RegionClient {
+    /// The account's name (the `account` label).
+    pub account: String,
     pub region: String,
     pub client: aws_sdk_gamelift::Client,
-    pub budget: Arc<RequestBudget>,
+    pub budgets: Arc<Budgets>,
     /// Attempts per call, first included (`aws.max_attempts`).
     pub max_attempts: u32,
 }
@@ -280,7 +490,12 @@ impl RegionClient {
     /// throttled attempt slows the budget down, and transient failures are retried after a
     /// capped, fully jittered exponential backoff. The SDK's own retries are off, so the
     /// budget sees every request that leaves the process.
-    pub async fn call<T, E, F, Fut>(&self, lane: Lane, mut send: F) -> Result<T, SdkError<E, HttpResponse>>
+    pub async fn call<T, E, F, Fut>(
+        &self,
+        lane: Lane,
+        operation: &'static str,
+        mut send: F,
+    ) -> Result<T, SdkError<E, HttpResponse>>
     where
         E: ProvideErrorMetadata,
         F: FnMut() -> Fut,
@@ -288,16 +503,16 @@ impl RegionClient {
     {
         let mut attempt = 1;
         loop {
-            self.budget.acquire(lane).await;
+            self.budgets.acquire(operation, lane).await;
             match send().await {
                 Ok(output) => {
-                    self.budget.succeeded();
+                    self.budgets.succeeded(operation);
                     return Ok(output);
                 }
                 Err(error) => {
                     let reason = FailureReason::of(&error);
                     if reason == FailureReason::Throttled {
-                        self.budget.throttled();
+                        self.budgets.throttled(operation);
                     }
                     if attempt >= self.max_attempts || !reason.is_retryable() {
                         return Err(error);
@@ -370,51 +585,104 @@ pub async fn resolve_regions(config: &AwsConfig) -> anyhow::Result<Vec<String>> 
     }
 }
 
-/// Builds one client per Region with its budget, timeouts and the attempt counter.
-pub async fn clients(
-    config: &AwsConfig,
-    history_share: f64,
-    regions: &[String],
-    metrics: &ApiMetrics,
-    credentials: Option<Credentials>,
-) -> Vec<RegionClient> {
+/// Each account with its Regions resolved (an account without Regions gets the default chain's).
+pub async fn resolve_accounts(config: &AwsConfig, accounts: &[AccountConfig]) -> anyhow::Result<Vec<AccountConfig>> {
     let mut out = Vec::new();
-    for region in regions {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone()));
-        if let Some(profile) = &config.profile {
-            loader = loader.profile_name(profile);
+    for account in accounts {
+        let mut account = account.clone();
+        if account.regions.is_empty() {
+            account.regions = resolve_regions(config)
+                .await
+                .map_err(|e| anyhow::anyhow!("account {:?}: {e}", account.name))?;
         }
-        if let Some(url) = &config.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        if let Some(credentials) = &credentials {
-            loader = loader.credentials_provider(credentials.clone());
-        }
-        let sdk = loader.load().await;
-        let gamelift = aws_sdk_gamelift::config::Builder::from(&sdk)
-            // The exporter retries itself (RegionClient::call), so that every attempt is paced.
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_attempt_timeout(config.request_timeout)
-                    .connect_timeout(config.request_timeout.min(Duration::from_secs(5)))
-                    .build(),
-            )
-            .interceptor(AttemptCounter {
-                metrics: metrics.clone(),
-            })
-            .build();
-        let gauge = metrics.budget.with_label_values(&[region]);
-        out.push(RegionClient {
-            region: region.clone(),
-            client: aws_sdk_gamelift::Client::from_conf(gamelift),
-            budget: Arc::new(RequestBudget::new(
+        out.push(account);
+    }
+    Ok(out)
+}
+
+/// What every client is built from.
+pub struct ClientSettings<'a> {
+    pub aws: &'a AwsConfig,
+    pub history_share: f64,
+    pub metrics: &'a ApiMetrics,
+    pub health: &'a Arc<AccountHealth>,
+    /// Static source credentials (tests, `--demo`); the default chain when `None`.
+    pub credentials: Option<Credentials>,
+}
+
+/// Builds one client per account and Region with its budgets, timeouts, the attempt counter,
+/// and, for an account with a role, credentials assumed through STS from the source ones.
+pub async fn clients(settings: &ClientSettings<'_>, accounts: &[AccountConfig]) -> Vec<RegionClient> {
+    let config = settings.aws;
+    let mut out = Vec::new();
+    for account in accounts {
+        for region in &account.regions {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone()));
+            if let Some(profile) = &config.profile {
+                loader = loader.profile_name(profile);
+            }
+            if let Some(url) = &config.endpoint_url {
+                loader = loader.endpoint_url(url);
+            }
+            if let Some(credentials) = &settings.credentials {
+                loader = loader.credentials_provider(credentials.clone());
+            }
+            let mut sdk = loader.load().await;
+            if let Some(role) = &account.role_arn {
+                let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.clone())
+                    .session_name(account.session_name.clone())
+                    .region(Region::new(region.clone()))
+                    .configure(&sdk);
+                if let Some(id) = &account.external_id {
+                    builder = builder.external_id(id.clone());
+                }
+                let watched = WatchedCredentials {
+                    inner: builder.build().await,
+                    account: account.name.clone(),
+                    region: region.clone(),
+                    health: settings.health.clone(),
+                    metrics: settings.metrics.clone(),
+                };
+                sdk = sdk
+                    .into_builder()
+                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(watched))
+                    .build();
+            }
+            let gamelift = aws_sdk_gamelift::config::Builder::from(&sdk)
+                // The exporter retries itself (RegionClient::call), so that every attempt is paced.
+                .retry_config(RetryConfig::disabled())
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_attempt_timeout(config.request_timeout)
+                        .connect_timeout(config.request_timeout.min(Duration::from_secs(5)))
+                        .build(),
+                )
+                .interceptor(AttemptCounter {
+                    metrics: settings.metrics.clone(),
+                    account: account.name.clone(),
+                    region: region.clone(),
+                })
+                .build();
+            for (operation, _) in AWS_RATES {
+                settings
+                    .metrics
+                    .requests
+                    .with_label_values(&[&account.name, region, operation]);
+            }
+            let budgets = Budgets::new(
                 config.max_requests_per_second,
-                history_share,
-                Some(gauge),
-            )),
-            max_attempts: config.max_attempts,
-        });
+                config.quota_share,
+                settings.history_share,
+                |operation| Some(settings.metrics.budget_gauges(&account.name, region, operation)),
+            );
+            out.push(RegionClient {
+                account: account.name.clone(),
+                region: region.clone(),
+                client: aws_sdk_gamelift::Client::from_conf(gamelift),
+                budgets: Arc::new(budgets),
+                max_attempts: config.max_attempts,
+            });
+        }
     }
     out
 }

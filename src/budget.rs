@@ -1,7 +1,11 @@
-//! The client-side request budget of one Region: every HTTP attempt, retries included, waits for
-//! a slot, so the exporter never spends more of the account's API quota (which the game's own
-//! backend shares) than the operator allowed.
+//! The client-side request budgets of one account and Region: every HTTP attempt, retries
+//! included, waits for a slot of its operation's budget and of the overall cap, so the exporter
+//! never spends more of the account's API quota (which the game's own backend shares) than the
+//! operator allowed.
 //!
+//! - AWS sets a quota per operation, account and Region ([`AWS_RATES`]); each operation's budget
+//!   is that rate times `aws.quota_share`, and `aws.max_requests_per_second` caps them all
+//!   together ([`Budgets`]).
 //! - Slots are spaced `1 / rate` apart (plus 5% slack against scheduling jitter), so calls
 //!   trickle instead of bursting.
 //! - Full passes ([`Lane::History`]) also wait for a slot of their own lane, paced at
@@ -11,10 +15,109 @@
 //!   throttled calls in flight does not collapse it); successful calls restore it additively,
 //!   never above the configured rate: the AWS SDKs' adaptive mode in its simplest form.
 
-use prometheus::Gauge;
+use prometheus::{Counter, Gauge};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// AWS's default rate quotas (requests per second, per account and Region) of the operations
+/// the exporter calls, from the GameLift Servers API limits page. `DescribeGameSessions` also
+/// has resource-level (per fleet) throttling, which has no published rate.
+pub const AWS_RATES: [(&str, f64); 10] = [
+    ("DescribeGameSessions", 20.0),
+    ("DescribeGameSessionDetails", 30.0),
+    ("DescribeFleetEvents", 30.0),
+    ("DescribeFleetAttributes", 30.0),
+    ("DescribeFleetLocationAttributes", 30.0),
+    ("DescribeFleetCapacity", 30.0),
+    ("DescribeFleetLocationCapacity", 30.0),
+    ("DescribeFleetUtilization", 30.0),
+    ("DescribeFleetLocationUtilization", 30.0),
+    ("ListFleets", 30.0),
+];
+
+/// The `operation` label of the overall cap's series.
+pub const ALL_OPERATIONS: &str = "all";
+
+/// AWS's rate for `operation` (30/s, the common one, for an operation not in the table).
+pub fn aws_rate(operation: &str) -> f64 {
+    AWS_RATES
+        .iter()
+        .find(|(op, _)| *op == operation)
+        .map_or(30.0, |(_, rate)| *rate)
+}
+
+/// Gauges and counters of one budget: `..._request_budget_per_second`,
+/// `..._request_budget_configured_per_second` and `..._request_budget_wait_seconds_total`.
+#[derive(Debug, Clone)]
+pub struct BudgetGauges {
+    pub current: Gauge,
+    pub configured: Gauge,
+    pub waited: Counter,
+}
+
+/// The budgets of one account and Region: one per operation, and the overall cap.
+#[derive(Debug)]
+pub struct Budgets {
+    overall: RequestBudget,
+    operations: BTreeMap<&'static str, RequestBudget>,
+}
+
+impl Budgets {
+    /// `gauges(operation)` gives each budget's series (operation [`ALL_OPERATIONS`] for the cap).
+    pub fn new(
+        cap: f64,
+        quota_share: f64,
+        history_share: f64,
+        mut gauges: impl FnMut(&str) -> Option<BudgetGauges>,
+    ) -> Budgets {
+        let operations = AWS_RATES
+            .iter()
+            .map(|(op, rate)| {
+                (*op, RequestBudget::new((rate * quota_share).min(cap), history_share, gauges(op)))
+            })
+            .collect();
+        Budgets {
+            overall: RequestBudget::new(cap, history_share, gauges(ALL_OPERATIONS)),
+            operations,
+        }
+    }
+
+    fn of(&self, operation: &str) -> &RequestBudget {
+        self.operations.get(operation).unwrap_or(&self.overall)
+    }
+
+    /// The configured rate of `operation`'s budget (the cap's for [`ALL_OPERATIONS`]).
+    pub fn configured(&self, operation: &str) -> f64 {
+        self.of(operation).configured
+    }
+
+    /// The rate in force now for `operation`.
+    pub fn rate(&self, operation: &str) -> f64 {
+        self.of(operation).rate()
+    }
+
+    /// Waits for a slot of the operation's budget (in `lane`), then of the overall cap.
+    pub async fn acquire(&self, operation: &str, lane: Lane) {
+        let budget = self.of(operation);
+        if !std::ptr::eq(budget, &self.overall) {
+            budget.acquire(lane).await;
+            self.overall.acquire(Lane::Live).await;
+        } else {
+            self.overall.acquire(lane).await;
+        }
+    }
+
+    /// A `ThrottlingException`: the operation's quota is exhausted right now.
+    pub fn throttled(&self, operation: &str) {
+        self.of(operation).throttled();
+    }
+
+    pub fn succeeded(&self, operation: &str) {
+        self.of(operation).succeeded();
+    }
+}
 
 /// Which kind of work a call belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,15 +151,15 @@ pub struct RequestBudget {
     configured: f64,
     history_share: f64,
     state: Mutex<State>,
-    /// `gamelift_exporter_request_budget_per_second{region}`.
-    gauge: Option<Gauge>,
+    gauges: Option<BudgetGauges>,
 }
 
 impl RequestBudget {
-    pub fn new(rate: f64, history_share: f64, gauge: Option<Gauge>) -> RequestBudget {
+    pub fn new(rate: f64, history_share: f64, gauges: Option<BudgetGauges>) -> RequestBudget {
         let now = Instant::now();
-        if let Some(gauge) = &gauge {
-            gauge.set(rate);
+        if let Some(gauges) = &gauges {
+            gauges.current.set(rate);
+            gauges.configured.set(rate);
         }
         RequestBudget {
             configured: rate,
@@ -68,7 +171,7 @@ impl RequestBudget {
                 last_decrease: None,
                 last_update: now,
             }),
-            gauge,
+            gauges,
         }
     }
 
@@ -81,8 +184,16 @@ impl RequestBudget {
         self.lock().rate
     }
 
-    /// Waits for this attempt's slot.
+    /// Waits for this attempt's slot; the wait is added to the budget's wait counter.
     pub async fn acquire(&self, lane: Lane) {
+        let start = Instant::now();
+        self.wait_for_slot(lane).await;
+        if let Some(gauges) = &self.gauges {
+            gauges.waited.inc_by(start.elapsed().as_secs_f64());
+        }
+    }
+
+    async fn wait_for_slot(&self, lane: Lane) {
         if lane == Lane::History {
             let slot = {
                 let mut state = self.lock();
@@ -132,8 +243,8 @@ impl RequestBudget {
     }
 
     fn show(&self, rate: f64) {
-        if let Some(gauge) = &self.gauge {
-            gauge.set(rate);
+        if let Some(gauges) = &self.gauges {
+            gauges.current.set(rate);
         }
     }
 }
@@ -177,6 +288,30 @@ mod tests {
             waited <= Duration::from_secs_f64(SLACK / 8.0) + Duration::from_millis(1),
             "{waited:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_operation_has_its_share_of_its_quota_under_the_overall_cap() {
+        let budgets = Budgets::new(100.0, 0.25, 0.25, |_| None);
+        assert_eq!(budgets.configured("DescribeGameSessions"), 5.0, "20/s x 0.25");
+        assert_eq!(budgets.configured("DescribeFleetEvents"), 7.5, "30/s x 0.25");
+        assert_eq!(budgets.configured(ALL_OPERATIONS), 100.0);
+        let capped = Budgets::new(2.0, 0.25, 0.25, |_| None);
+        assert_eq!(capped.configured("DescribeFleetEvents"), 2.0, "never above the cap");
+        // Five DescribeGameSessions calls take four of its intervals; events calls in between
+        // are not held up by them.
+        let start = Instant::now();
+        for _ in 0..5 {
+            budgets.acquire("DescribeGameSessions", Lane::Live).await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_secs_f64(4.0 * SLACK / 5.0));
+        let events = Instant::now();
+        budgets.acquire("DescribeFleetEvents", Lane::Live).await;
+        assert!(events.elapsed() <= Duration::from_millis(11), "{:?}", events.elapsed());
+        // Throttling slows only its own operation.
+        budgets.throttled("DescribeGameSessions");
+        assert_eq!(budgets.rate("DescribeGameSessions"), 2.5);
+        assert_eq!(budgets.rate("DescribeFleetEvents"), 7.5);
     }
 
     #[tokio::test(start_paused = true)]

@@ -100,6 +100,7 @@ pub fn stated_limit(message: &str, refused: usize) -> Option<usize> {
 async fn batched<T, E, F, Fut>(
     client: &RegionClient,
     ids: &[String],
+    operation: &'static str,
     learned: &mut Option<usize>,
     calls: &mut u64,
     mut send: F,
@@ -116,7 +117,7 @@ where
         let size = cap.min(rest.len()).max(1);
         let batch = rest[..size].to_vec();
         *calls += 1;
-        match client.call(Lane::Live, || send(batch.clone())).await {
+        match client.call(Lane::Live, operation, || send(batch.clone())).await {
             Ok(items) => {
                 out.push((batch, Ok(items)));
                 rest = &rest[size..];
@@ -257,7 +258,7 @@ pub async fn capacity_cycle(
         ids.iter().map(|id| (id.clone(), Some(BTreeMap::new()))).collect();
 
     let mut calls = 0;
-    let answers = batched(client, &ids, &mut limits.capacity, &mut calls, |batch| {
+    let answers = batched(client, &ids, "DescribeFleetCapacity", &mut limits.capacity, &mut calls, |batch| {
         let request = client.client.describe_fleet_capacity().set_fleet_ids(Some(batch));
         async move { request.send().await.map(|o| o.fleet_capacity.unwrap_or_default()) }
     })
@@ -274,7 +275,7 @@ pub async fn capacity_cycle(
     }
 
     let mut calls = 0;
-    let answers = batched(client, &ids, &mut limits.utilization, &mut calls, |batch| {
+    let answers = batched(client, &ids, "DescribeFleetUtilization", &mut limits.utilization, &mut calls, |batch| {
         let request = client
             .client
             .describe_fleet_utilization()
@@ -326,7 +327,7 @@ pub async fn capacity_cycle(
             tasks.spawn(async move {
                 if is_capacity {
                     let result = client
-                        .call(Lane::Live, || {
+                        .call(Lane::Live, "DescribeFleetLocationCapacity", || {
                             client
                                 .client
                                 .describe_fleet_location_capacity()
@@ -340,7 +341,7 @@ pub async fn capacity_cycle(
                     LocationAnswer::Capacity(fleet_id, location, result)
                 } else {
                     let result = client
-                        .call(Lane::Live, || {
+                        .call(Lane::Live, "DescribeFleetLocationUtilization", || {
                             client
                                 .client
                                 .describe_fleet_location_utilization()

@@ -26,6 +26,71 @@ pub struct Config {
     pub sweep: SweepConfig,
     pub state: StateConfig,
     pub fleets: FleetFilter,
+    /// Several AWS accounts in one process; none means one account, `[aws]`'s credentials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountConfig>,
+}
+
+/// One AWS account to sweep (`[[accounts]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// The `account` label value: letters, digits, `-` and `_`.
+    #[serde(deserialize_with = "account_name")]
+    pub name: String,
+    /// Its home Regions; none means `[aws]`'s (`region`/`regions`, else the default chain's).
+    #[serde(default, deserialize_with = "regions", skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// A role to assume (through STS, with the default credential chain as the source); none
+    /// means the default chain's own account.
+    #[serde(default, deserialize_with = "role_arn", skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(default, deserialize_with = "external_id", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default = "default_session_name", deserialize_with = "session_name")]
+    pub session_name: String,
+    /// Applied after the top-level `[fleets]` filter: a fleet must pass both.
+    #[serde(default)]
+    pub fleets: FleetFilter,
+}
+
+/// The name of the single account `[aws]` describes when there are no `[[accounts]]`.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+fn default_session_name() -> String {
+    "gamelift-exporter".to_string()
+}
+
+impl AccountConfig {
+    /// The account id in the role ARN, if a role is assumed.
+    pub fn role_account_id(&self) -> Option<&str> {
+        self.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4))
+    }
+}
+
+impl Config {
+    /// The accounts to sweep: the `[[accounts]]`, or the single account `[aws]` describes.
+    /// Accounts without `regions` get `[aws]`'s.
+    pub fn effective_accounts(&self) -> Vec<AccountConfig> {
+        let mut accounts = if self.accounts.is_empty() {
+            vec![AccountConfig {
+                name: DEFAULT_ACCOUNT.to_string(),
+                regions: Vec::new(),
+                role_arn: None,
+                external_id: None,
+                session_name: default_session_name(),
+                fleets: FleetFilter::default(),
+            }]
+        } else {
+            self.accounts.clone()
+        };
+        for account in &mut accounts {
+            if account.regions.is_empty() {
+                account.regions = self.aws.home_regions();
+            }
+        }
+        accounts
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,9 +139,14 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
     #[serde(deserialize_with = "profile", skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    /// Client-side budget shared by every API call (every attempt) to one Region.
+    /// Client-side cap on every API call (every attempt) to one account and Region, over all
+    /// operations together.
     #[serde(deserialize_with = "request_rate")]
     pub max_requests_per_second: f64,
+    /// Share of AWS's per-operation rate quota each operation's budget takes (the game's own
+    /// backend uses the same quota).
+    #[serde(deserialize_with = "share")]
+    pub quota_share: f64,
     /// Attempts per call, first one included; the exporter retries itself, so that every
     /// attempt takes a slot of the budget.
     #[serde(deserialize_with = "attempts")]
@@ -96,6 +166,7 @@ impl Default for AwsConfig {
             endpoint_url: None,
             profile: None,
             max_requests_per_second: 5.0,
+            quota_share: 0.25,
             max_attempts: 3,
             request_timeout: Duration::from_secs(10),
         }
@@ -437,6 +508,65 @@ fn path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
     Ok(Some(PathBuf::from(text)))
 }
 
+fn account_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.is_empty() || text.len() > 64 || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(custom(format!(
+            "invalid account name {text:?}: expected 1 to 64 letters, digits, '-' or '_' (it becomes the `account` label)"
+        )));
+    }
+    Ok(text)
+}
+
+fn role_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].strip_prefix("role/").is_some_and(|name| !name.is_empty());
+    if !valid {
+        return Err(custom(format!(
+            "invalid role ARN {text:?}: expected arn:aws:iam::<12-digit account id>:role/<name>"
+        )));
+    }
+    Ok(Some(text))
+}
+
+fn external_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    // STS: 2 to 1224 characters of [\w+=,.@:/-].
+    let valid = (2..=1224).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+    if !valid {
+        return Err(custom(format!(
+            "invalid external id {text:?}: expected 2 to 1224 characters of letters, digits and _+=,.@:/-"
+        )));
+    }
+    Ok(Some(text))
+}
+
+fn session_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    // STS: 2 to 64 characters of [\w+=,.@-].
+    let valid = (2..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !valid {
+        return Err(custom(format!(
+            "invalid session name {text:?}: expected 2 to 64 characters of letters, digits and _+=,.@-"
+        )));
+    }
+    Ok(text)
+}
+
 fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Glob>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
@@ -479,6 +609,8 @@ impl Overrides {
             config.aws.regions = demo.regions.clone();
             config.aws.endpoint_url = demo.endpoint_url.clone();
             config.aws.profile = None;
+            // The simulated world is one account.
+            config.accounts.clear();
         }
         config
     }
@@ -521,6 +653,32 @@ impl Config {
                 "aws.regions",
                 "set either `region` or `regions`, not both".into(),
             ));
+        }
+        for (i, account) in self.accounts.iter().enumerate() {
+            let at = |needle: &str| {
+                // The i-th [[accounts]] table, then the key in it.
+                let table = text.match_indices("[[accounts]]").nth(i).map_or(0, |(at, _)| at);
+                let start = text[table..].find(needle).map_or(table, |at| table + at);
+                start..start
+            };
+            if self.accounts[..i].iter().any(|a| a.name == account.name) {
+                return Err(FileError::at_span(
+                    path,
+                    text,
+                    at("name"),
+                    &format!("accounts[{i}].name"),
+                    format!("account name {:?} is used twice: expected a unique name per account", account.name),
+                ));
+            }
+            if account.external_id.is_some() && account.role_arn.is_none() {
+                return Err(FileError::at_span(
+                    path,
+                    text,
+                    at("external_id"),
+                    &format!("accounts[{i}].external_id"),
+                    "an external id is only sent when assuming a role: set role_arn too".into(),
+                ));
+            }
         }
         let base = std::path::absolute(path.parent().unwrap_or(Path::new("")))
             .unwrap_or_else(|_| path.parent().unwrap_or(Path::new("")).to_path_buf());

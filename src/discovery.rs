@@ -38,6 +38,10 @@ pub struct Fleet {
     /// EC2, ANYWHERE or CONTAINER; UNKNOWN when the API does not say.
     pub compute_type: String,
     pub home_region: String,
+    /// The name of the account it was discovered in (the `account` label).
+    pub account: String,
+    /// The AWS account id, from its ARN ("" when the API gives no ARN).
+    pub account_id: String,
     /// Home Region first, then remote locations.
     pub locations: Vec<String>,
     /// The fleet's `Status` (ACTIVE, ERROR, ...); UNKNOWN when the API does not say.
@@ -85,16 +89,21 @@ fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
 ///
 /// A failure to list or describe fleets fails discovery as a whole (the caller keeps the
 /// previous fleet list); a failure to list one fleet's locations falls back to its home Region.
+/// Whether a fleet passes every filter (`[fleets]`, then its account's).
+pub fn accepted(filters: &[FleetFilter], fleet: &Fleet) -> bool {
+    filters.iter().all(|f| f.accepts(&fleet.fleet_id, &fleet.name))
+}
+
 pub async fn discover(
     client: &RegionClient,
-    filter: &FleetFilter,
+    filter: &[FleetFilter],
     page_size: u32,
 ) -> Result<Vec<Fleet>, DiscoveryError> {
     let mut ids = Vec::new();
     let mut token = None;
     loop {
         let page = client
-            .call(Lane::Live, || {
+            .call(Lane::Live, "ListFleets", || {
                 client
                     .client
                     .list_fleets()
@@ -113,7 +122,7 @@ pub async fn discover(
     let mut fleets = Vec::new();
     for batch in ids.chunks(ATTRIBUTE_BATCH) {
         let described = client
-            .call(Lane::Live, || {
+            .call(Lane::Live, "DescribeFleetAttributes", || {
                 client
                     .client
                     .describe_fleet_attributes()
@@ -124,7 +133,10 @@ pub async fn discover(
             .map_err(|e| failure("DescribeFleetAttributes", e))?;
         for attributes in described.fleet_attributes() {
             match fleet_of(attributes, &client.region) {
-                Some(fleet) if filter.accepts(&fleet.fleet_id, &fleet.name) => fleets.push(fleet),
+                Some(mut fleet) if accepted(filter, &fleet) => {
+                    fleet.account = client.account.clone();
+                    fleets.push(fleet)
+                }
                 _ => {}
             }
         }
@@ -166,6 +178,13 @@ fn fleet_of(attributes: &aws_sdk_gamelift::types::FleetAttributes, region: &str)
             .map_or("UNKNOWN", |t| t.as_str())
             .to_string(),
         home_region: region.to_string(),
+        account: String::new(),
+        // arn:aws:gamelift:<region>:<account id>:fleet/<fleet id>
+        account_id: attributes
+            .fleet_arn()
+            .and_then(|arn| arn.split(':').nth(4))
+            .unwrap_or_default()
+            .to_string(),
         locations: vec![region.to_string()],
         status: status.clone(),
         location_status: BTreeMap::from([(region.to_string(), status)]),
@@ -182,7 +201,7 @@ async fn locations(
     let mut token = None;
     loop {
         let result = client
-            .call(Lane::Live, || {
+            .call(Lane::Live, "DescribeFleetLocationAttributes", || {
                 client
                     .client
                     .describe_fleet_location_attributes()

@@ -5,7 +5,7 @@
 use crate::aws::{self, ApiMetrics};
 use crate::config::{Config, Overrides};
 use crate::discovery::OPERATIONS;
-use crate::scheduler::{Context, RegionWorker, RoundReport};
+use crate::scheduler::{scope_key, Context, RegionWorker, RoundReport};
 use crate::statefile;
 use crate::store::Store;
 use crate::web::WebConfig;
@@ -58,9 +58,21 @@ impl SweepReport {
     }
 }
 
-/// The Region workers and the AWS settings their clients were built from.
+/// What the workers' clients are built from: a change rebuilds them.
+type ClientInputs = (crate::config::AwsConfig, Vec<crate::config::AccountConfig>, f64);
+
+fn client_inputs(config: &Config) -> ClientInputs {
+    (
+        config.aws.clone(),
+        config.effective_accounts(),
+        config.sweep.history_budget_share,
+    )
+}
+
+/// The account-Region workers (keyed `account/region`) and the settings their clients were
+/// built from.
 struct Engine {
-    built_from: Option<(crate::config::AwsConfig, f64)>,
+    built_from: Option<ClientInputs>,
     workers: BTreeMap<String, RegionWorker>,
 }
 
@@ -74,6 +86,7 @@ pub struct Exporter {
     options: Options,
     registry: Registry,
     api: ApiMetrics,
+    health: Arc<aws::AccountHealth>,
     store: Arc<Store>,
     reloads: ReloadMetrics,
     state_write_failures: IntCounter,
@@ -86,9 +99,6 @@ impl Exporter {
     pub async fn new(config: Config, options: Options) -> anyhow::Result<Arc<Exporter>> {
         let registry = Registry::new();
         let api = ApiMetrics::new(&registry)?;
-        for operation in OPERATIONS {
-            api.requests.with_label_values(&[operation]);
-        }
         let build_info = GaugeVec::new(
             Opts::new(
                 "gamelift_exporter_build_info",
@@ -127,6 +137,7 @@ impl Exporter {
             options,
             registry,
             api,
+            health: Arc::new(aws::AccountHealth::default()),
             store,
             reloads,
             state_write_failures,
@@ -143,34 +154,39 @@ impl Exporter {
         Ok(exporter)
     }
 
-    /// (Re)builds the Region workers' clients when `[aws]` or the history share changed;
-    /// fleet state of Regions that stay is kept.
+    /// (Re)builds the workers' clients when `[aws]`, the accounts or the history share
+    /// changed; fleet state of account-Regions that stay is kept.
     async fn build_workers(&self, engine: &mut Engine, config: &Config) -> anyhow::Result<()> {
-        let wanted = (config.aws.clone(), config.sweep.history_budget_share);
+        let wanted = client_inputs(config);
         if engine.built_from.as_ref() == Some(&wanted) {
             return Ok(());
         }
-        let regions = aws::resolve_regions(&config.aws).await?;
-        let clients = aws::clients(
-            &config.aws,
-            config.sweep.history_budget_share,
-            &regions,
-            &self.api,
-            self.options.credentials.clone(),
-        )
-        .await;
-        engine.workers.retain(|region, _| regions.contains(region));
+        let accounts = aws::resolve_accounts(&config.aws, &wanted.1).await?;
+        let settings = aws::ClientSettings {
+            aws: &config.aws,
+            history_share: config.sweep.history_budget_share,
+            metrics: &self.api,
+            health: &self.health,
+            credentials: self.options.credentials.clone(),
+        };
+        let clients = aws::clients(&settings, &accounts).await;
+        let scopes: Vec<(String, String)> = clients
+            .iter()
+            .map(|c| (c.account.clone(), c.region.clone()))
+            .collect();
+        let keys: Vec<String> = scopes.iter().map(|(a, r)| scope_key(a, r)).collect();
+        engine.workers.retain(|key, _| keys.contains(key));
         for client in clients {
-            match engine.workers.get_mut(&client.region) {
+            let key = scope_key(&client.account, &client.region);
+            match engine.workers.get_mut(&key) {
                 Some(worker) => worker.client = client,
                 None => {
-                    engine
-                        .workers
-                        .insert(client.region.clone(), RegionWorker::new(client));
+                    engine.workers.insert(key, RegionWorker::new(client));
                 }
             }
         }
-        self.store.set_regions(&regions);
+        self.health.set_scopes(&self.api, &scopes);
+        self.store.set_regions(&keys);
         engine.built_from = Some(wanted);
         Ok(())
     }
@@ -211,9 +227,9 @@ impl Exporter {
     pub async fn reload(&self, new: Config) -> Result<(), String> {
         let mut new = self.options.overrides.apply(new);
         let web = load_web(&new).map_err(|e| e.to_string())?;
-        if new.aws != self.config().aws {
+        if client_inputs(&new) != client_inputs(&self.config()) {
             // Refuse a config whose Regions cannot be known, before anything changes.
-            aws::resolve_regions(&new.aws)
+            aws::resolve_accounts(&new.aws, &new.effective_accounts())
                 .await
                 .map_err(|e| format!("{e:#}"))?;
         }
@@ -268,16 +284,29 @@ impl Exporter {
         self.store.is_ready()
     }
 
+    /// Requests sent so far by operation, over every account and Region.
     fn requests_by_operation(&self) -> BTreeMap<String, u64> {
-        OPERATIONS
-            .iter()
-            .map(|op| (op.to_string(), self.api.requests.with_label_values(&[*op]).get()))
-            .collect()
+        use prometheus::core::Collector;
+        let mut out: BTreeMap<String, u64> = OPERATIONS.iter().map(|op| (op.to_string(), 0)).collect();
+        for family in self.api.requests.collect() {
+            for metric in family.get_metric() {
+                let operation = metric
+                    .get_label()
+                    .iter()
+                    .find(|l| l.name() == "operation")
+                    .map(|l| l.value().to_string())
+                    .unwrap_or_default();
+                *out.entry(operation).or_default() += metric.get_counter().get_value() as u64;
+            }
+        }
+        out
     }
 
     fn context(&self) -> Context {
         Context {
             store: self.store.clone(),
+            health: self.health.clone(),
+            api: self.api.clone(),
         }
     }
 
@@ -362,8 +391,7 @@ impl Exporter {
                             break false;
                         }
                         let config = changes.borrow_and_update().clone();
-                        let wanted = (config.aws.clone(), config.sweep.history_budget_share);
-                        if engine.built_from.as_ref() != Some(&wanted) {
+                        if engine.built_from.as_ref() != Some(&client_inputs(&config)) {
                             break true;
                         }
                     }
@@ -373,7 +401,7 @@ impl Exporter {
             for handle in running {
                 match handle.await {
                     Ok(worker) => {
-                        engine.workers.insert(worker.region().to_string(), worker);
+                        engine.workers.insert(worker.key(), worker);
                     }
                     Err(error) => tracing::error!(%error, "a Region worker panicked"),
                 }

@@ -170,8 +170,10 @@ pub fn render(
             "fleet_type",
             "compute_type",
             "home_region",
+            "account",
+            "account_id",
         ],
-        "Fleet metadata; always 1. fleet_type is SPOT, ON_DEMAND or UNKNOWN. Refreshed by fleet discovery.",
+        "Fleet metadata; always 1. fleet_type is SPOT, ON_DEMAND or UNKNOWN; account is the name of the configured account it was discovered in, account_id the AWS account id from its ARN. Refreshed by fleet discovery.",
     );
     let mut up = Family::new(
         "gamelift_exporter_fleet_up",
@@ -266,7 +268,15 @@ pub fn render(
         let f = &record.fleet;
         let id = f.fleet_id.as_str();
         info.set(
-            &[id, &f.name, &f.fleet_type, &f.compute_type, &f.home_region],
+            &[
+                id,
+                &f.name,
+                &f.fleet_type,
+                &f.compute_type,
+                &f.home_region,
+                &f.account,
+                &f.account_id,
+            ],
             1.0,
         );
         set_state(&mut fleet_status, &[id], &f.status);

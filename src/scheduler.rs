@@ -115,14 +115,21 @@ pub struct RoundReport {
 #[derive(Clone)]
 pub struct Context {
     pub store: Arc<Store>,
+    pub health: Arc<crate::aws::AccountHealth>,
+    pub api: crate::aws::ApiMetrics,
+}
+
+/// `account/region`: how workers and the store's scopes are keyed.
+pub fn scope_key(account: &str, region: &str) -> String {
+    format!("{account}/{region}")
 }
 
 /// One Region: its client, its fleets, their schedules.
 pub struct RegionWorker {
     pub client: RegionClient,
     fleets: BTreeMap<String, FleetSlot>,
-    /// The filter the fleet list was built with.
-    filter: Option<FleetFilter>,
+    /// The filters the fleet list was built with (`[fleets]`, then the account's).
+    filter: Option<Vec<FleetFilter>>,
     next_discovery: Instant,
     discovering: bool,
     discovered_once: bool,
@@ -155,6 +162,20 @@ impl RegionWorker {
         &self.client.region
     }
 
+    /// The account and Region it sweeps, as `account/region` (the workers' key).
+    pub fn key(&self) -> String {
+        scope_key(&self.client.account, &self.client.region)
+    }
+
+    /// The fleet filters in force for this worker's account: `[fleets]`, then the account's own.
+    fn filters(&self, config: &Config) -> Vec<FleetFilter> {
+        let mut filters = vec![config.fleets.clone()];
+        if let Some(account) = config.accounts.iter().find(|a| a.name == self.client.account) {
+            filters.push(account.fleets.clone());
+        }
+        filters
+    }
+
     /// Applies a config change that needs no new client: shorter intervals shorten the waits
     /// already scheduled, and a changed fleet filter drops the fleets it now excludes at once
     /// and rediscovers at once for those it now includes.
@@ -166,11 +187,12 @@ impl RegionWorker {
         }
         self.next_discovery = self.next_discovery.min(now + config.sweep.discovery_interval);
         self.next_capacity = self.next_capacity.min(now + config.sweep.capacity_interval);
-        if self.filter.as_ref().is_some_and(|f| *f != config.fleets) {
+        let filters = self.filters(config);
+        if self.filter.as_ref().is_some_and(|f| *f != filters) {
             let excluded: Vec<String> = self
                 .fleets
                 .values()
-                .filter(|s| !config.fleets.accepts(&s.fleet.fleet_id, &s.fleet.name))
+                .filter(|s| !discovery::accepted(&filters, &s.fleet))
                 .map(|s| s.fleet.fleet_id.clone())
                 .collect();
             for id in excluded {
@@ -199,7 +221,7 @@ impl RegionWorker {
     fn spawn_discovery(&mut self, config: &Config) {
         self.discovering = true;
         let client = self.client.clone();
-        let filter = config.fleets.clone();
+        let filter = self.filters(config);
         let page_size = config.sweep.page_size;
         self.filter = Some(filter.clone());
         self.spawn(TaskKind::Discovery, async move {
@@ -353,7 +375,8 @@ impl RegionWorker {
                 self.discovering = false;
                 match result {
                     Ok(fleets) => {
-                        tracing::info!(region = %self.client.region, fleets = fleets.len(), "fleets discovered");
+                        ctx.health.discovered(&ctx.api, &self.client.account, &self.client.region, true);
+                        tracing::info!(account = %self.client.account, region = %self.client.region, fleets = fleets.len(), "fleets discovered");
                         let gone: Vec<String> = self
                             .fleets
                             .keys()
@@ -363,7 +386,7 @@ impl RegionWorker {
                         for id in gone {
                             self.drop_fleet(&id, ctx);
                         }
-                        ctx.store.set_fleets(&self.client.region, &fleets);
+                        ctx.store.set_fleets(&self.client.account, &self.client.region, &fleets);
                         for fleet in fleets {
                             match self.fleets.get_mut(&fleet.fleet_id) {
                                 Some(slot) => slot.fleet = fleet,
@@ -377,7 +400,8 @@ impl RegionWorker {
                         self.next_discovery = now + config.sweep.discovery_interval;
                     }
                     Err(error) => {
-                        tracing::warn!(region = %self.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
+                        ctx.health.discovered(&ctx.api, &self.client.account, &self.client.region, false);
+                        tracing::warn!(account = %self.client.account, region = %self.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
                         self.next_discovery = now + config.sweep.discovery_interval.min(DISCOVERY_RETRY);
                     }
                 }

@@ -13,6 +13,7 @@
 use crate::aggregate::{HistoryTotals, LiveTotals};
 use crate::capacity::{CapacityOutcome, LocationCapacity, LocationUtilization};
 use crate::discovery::Fleet;
+use crate::scheduler::scope_key;
 use crate::statefile::{SavedFleet, SavedState};
 use crate::tracking::{EventCursor, WATCHED_EVENT_CODES};
 use bytes::Bytes;
@@ -351,7 +352,8 @@ impl Store {
         self.lock().since_ms
     }
 
-    /// Registers the Regions being swept; fleets of other Regions are dropped.
+    /// Registers the accounts and Regions being swept (as `account/region` keys); fleets of
+    /// others are dropped.
     pub fn set_regions(&self, regions: &[String]) {
         let mut inner = self.lock();
         inner.regions.retain(|r, _| regions.contains(r));
@@ -361,7 +363,7 @@ impl Store {
         let gone: Vec<String> = inner
             .fleets
             .iter()
-            .filter(|(_, r)| !regions.contains(&r.fleet.home_region))
+            .filter(|(_, r)| !regions.contains(&scope_key(&r.fleet.account, &r.fleet.home_region)))
             .map(|(id, _)| id.clone())
             .collect();
         for id in gone {
@@ -373,12 +375,16 @@ impl Store {
     /// A Region's discovery (after the fleet filter): new fleets get records (their counters at
     /// 0), known ones get fresh metadata, and fleets of that Region not listed lose all their
     /// series.
-    pub fn set_fleets(&self, region: &str, fleets: &[Fleet]) {
+    pub fn set_fleets(&self, account: &str, region: &str, fleets: &[Fleet]) {
         let mut inner = self.lock();
         let gone: Vec<String> = inner
             .fleets
             .iter()
-            .filter(|(id, r)| r.fleet.home_region == region && !fleets.iter().any(|f| &f.fleet_id == *id))
+            .filter(|(id, r)| {
+                r.fleet.account == account
+                    && r.fleet.home_region == region
+                    && !fleets.iter().any(|f| &f.fleet_id == *id)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in gone {
@@ -398,7 +404,11 @@ impl Store {
                 }
             }
         }
-        inner.regions.entry(region.to_string()).or_default().discovered = true;
+        inner
+            .regions
+            .entry(scope_key(account, region))
+            .or_default()
+            .discovered = true;
         self.touched(inner);
     }
 
@@ -667,6 +677,8 @@ mod tests {
             fleet_type: "SPOT".into(),
             compute_type: "EC2".into(),
             home_region: "us-west-2".into(),
+            account: "default".into(),
+            account_id: "123456789012".into(),
             locations: locations.iter().map(|l| l.to_string()).collect(),
             status: "ACTIVE".into(),
             location_status: BTreeMap::new(),
@@ -694,7 +706,7 @@ mod tests {
     fn rendered_store() -> (Store, i64, Option<i64>) {
         let since = now_ms() - 60_000;
         let store = Store::new(since, BTreeMap::new());
-        store.set_fleets("us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
+        store.set_fleets("default", "us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
         store.render(60_000);
         (store, since, Some(now_ms() - 1_000))
     }
@@ -753,7 +765,7 @@ mod tests {
     fn capacity_is_published_per_fleet_and_kind_and_dropped_when_stale() {
         let store = Store::new(now_ms(), BTreeMap::new());
         store.set_fleets(
-            "us-west-2",
+            "default", "us-west-2",
             &[
                 fleet("fleet-a", &["us-west-2", "us-east-1"]),
                 fleet("fleet-b", &["us-west-2"]),
@@ -847,7 +859,7 @@ mod tests {
     #[test]
     fn a_new_series_is_rendered_at_zero_before_it_counts() {
         let store = Store::new(now_ms() - 60_000, BTreeMap::new());
-        store.set_fleets("us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
+        store.set_fleets("default", "us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
         let recent = Some(now_ms() - 1_000);
         // Counted before anything was rendered, and in a location discovery did not report.
         store.apply_live(
@@ -891,13 +903,13 @@ mod tests {
     fn ready_when_every_region_discovered_and_every_fleet_finished_a_first_pass() {
         let store = Store::new(now_ms(), BTreeMap::new());
         assert!(!store.is_ready(), "no Region yet");
-        store.set_regions(&["us-west-2".to_string(), "eu-west-1".to_string()]);
+        store.set_regions(&["default/us-west-2".to_string(), "default/eu-west-1".to_string()]);
         store.set_fleets(
-            "us-west-2",
+            "default", "us-west-2",
             &[fleet("fleet-a", &["us-west-2"]), fleet("fleet-b", &["us-west-2"])],
         );
         assert!(!store.is_ready(), "eu-west-1 has not discovered its fleets");
-        store.set_fleets("eu-west-1", &[]);
+        store.set_fleets("default", "eu-west-1", &[]);
         assert!(
             !store.is_ready(),
             "discovered, but no fleet has finished a first pass"
@@ -924,7 +936,7 @@ mod tests {
         assert!(store.state_to_save().is_none(), "nothing new to save");
         let restarted = Store::restore(saved);
         assert_eq!(restarted.since_ms(), since);
-        restarted.set_fleets("us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
+        restarted.set_fleets("default", "us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
         restarted.render(60_000);
         restarted.apply_history(
             "fleet-a",

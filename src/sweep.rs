@@ -160,7 +160,7 @@ pub async fn live_pass(
             break;
         }
         let found = client
-            .call(Lane::Live, || {
+            .call(Lane::Live, "DescribeGameSessionDetails", || {
                 client
                     .client
                     .describe_game_session_details()
@@ -235,7 +235,7 @@ async fn read_live(
         let mut token: Option<String> = None;
         loop {
             let page = client
-                .call(Lane::Live, || {
+                .call(Lane::Live, "DescribeGameSessions", || {
                     client
                         .client
                         .describe_game_sessions()
@@ -284,7 +284,7 @@ async fn read_live(
     let from = aws_sdk_gamelift::primitives::DateTime::from_millis(cursor.poll_from_ms());
     loop {
         let page = client
-            .call(Lane::Live, || {
+            .call(Lane::Live, "DescribeFleetEvents", || {
                 client
                     .client
                     .describe_fleet_events()
@@ -403,7 +403,7 @@ pub async fn full_pass(
     loop {
         let token = progress.token.clone();
         let result = client
-            .call(Lane::History, || {
+            .call(Lane::History, "DescribeGameSessions", || {
                 client
                     .client
                     .describe_game_sessions()
