@@ -3,10 +3,13 @@
 //! and variables in its expressions, and panels for what the exporter publishes.
 
 use super::promql::{metric_names, parse_label_values, substitute, SUBSTITUTIONS};
-use super::rules::kit_rules;
-use super::{read, DASHBOARD, EXPORTER_METRICS, RULES};
+use super::rules::{kit_rules, Rule};
+use super::{read, CAPACITY_METRICS, DASHBOARD, EXPORTER_METRICS, RULES};
 use serde_json::Value;
 use std::collections::BTreeSet;
+
+/// The row repeated per location with the fleets' capacity, utilization and status.
+const CAPACITY_ROW: &str = "Capacity: $location";
 
 pub fn load_dashboard() -> Value {
     serde_json::from_str(&read(DASHBOARD)).unwrap_or_else(|e| panic!("{DASHBOARD}: invalid JSON: {e}"))
@@ -25,6 +28,22 @@ pub fn all_panels(dashboard: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
     walk(&dashboard["panels"], &mut out);
     out
+}
+
+/// The panels of the row titled `title`: nested in it when collapsed, else the panels that follow
+/// it up to the next row. `None` without such a row.
+pub fn row_panels<'a>(dashboard: &'a Value, title: &str) -> Option<(&'a Value, Vec<&'a Value>)> {
+    let top = dashboard["panels"].as_array()?;
+    let at = top
+        .iter()
+        .position(|p| p["type"] == "row" && p["title"] == title)?;
+    let row = &top[at];
+    let panels = if row["collapsed"] == true {
+        row["panels"].as_array().into_iter().flatten().collect()
+    } else {
+        top[at + 1..].iter().take_while(|p| p["type"] != "row").collect()
+    };
+    Some((row, panels))
 }
 
 pub fn variable_query(var: &Value) -> String {
@@ -73,7 +92,8 @@ fn dashboard_is_structurally_sound() {
     let mut problems: Vec<String> = Vec::new();
     let rules = kit_rules();
     let recorded: BTreeSet<&str> = rules.iter().filter_map(|r| r.record.as_deref()).collect();
-    let known_metric = |m: &str| EXPORTER_METRICS.contains(&m) || recorded.contains(m);
+    let known_metric =
+        |m: &str| EXPORTER_METRICS.contains(&m) || CAPACITY_METRICS.contains(&m) || recorded.contains(m);
 
     let schema = d["schemaVersion"].as_i64().unwrap_or(0);
     if schema < 36 {
@@ -257,6 +277,8 @@ fn dashboard_is_structurally_sound() {
     for rule in [
         "fleet_location:gamelift_game_session_occupancy:ratio",
         "fleet_location:gamelift_game_session_interrupted:ratio10m",
+        "fleet_location:gamelift_fleet_player_sessions:ratio",
+        "fleet_location:gamelift_fleet_server_processes_in_use:ratio",
     ] {
         if !targets.iter().any(|(_, e)| e.contains(rule)) {
             problems.push(format!("no panel uses recording rule {rule}"));
@@ -290,10 +312,86 @@ fn dashboard_is_structurally_sound() {
         problems.push("no annotation for the spot two-minute notice".into());
     }
 
+    capacity_row_problems(&d, &rules, &mut problems);
+
     assert!(problems.is_empty(), "{DASHBOARD}:\n{}", problems.join("\n"));
     println!(
         "{DASHBOARD}: {} panels in {rows} rows, {} targets, ids unique",
         panels.len() - rows,
         targets.len()
     );
+}
+
+/// The capacity row: repeated per location, every target on its `$location`, and panels for each
+/// capacity series: desired, active and idle instances against the maximum, both utilization
+/// ratios, the status whose state-set value is 1, and the container groups.
+fn capacity_row_problems(d: &Value, rules: &[Rule], problems: &mut Vec<String>) {
+    let Some((row, panels)) = row_panels(d, CAPACITY_ROW) else {
+        problems.push(format!("row {CAPACITY_ROW:?} missing"));
+        return;
+    };
+    if row["repeat"] != "location" {
+        problems.push(format!(
+            "row {CAPACITY_ROW:?}: repeat {} (one row per location: \"location\")",
+            row["repeat"]
+        ));
+    }
+    let exprs: Vec<(String, &str)> = panels
+        .iter()
+        .flat_map(|p| {
+            p["targets"].as_array().into_iter().flatten().map(move |t| {
+                (
+                    format!(
+                        "panel {:?} target {}",
+                        p["title"].as_str().unwrap_or(""),
+                        t["refId"]
+                    ),
+                    t["expr"].as_str().unwrap_or(""),
+                )
+            })
+        })
+        .collect();
+    if exprs.is_empty() {
+        problems.push(format!("row {CAPACITY_ROW:?} has no panel"));
+    }
+    for (origin, expr) in &exprs {
+        if !expr.contains("location=~\"$location\"") {
+            problems.push(format!(
+                "{CAPACITY_ROW}: {origin} does not select location=~\"$location\": {expr:?}"
+            ));
+        }
+    }
+    // A metric counts as shown when a target uses it, or a recording rule the target uses does.
+    let shows = |metric: &str, expr: &str| {
+        let used = metric_names(expr);
+        used.contains(metric)
+            || rules.iter().any(|r| {
+                r.record.as_deref().is_some_and(|rec| used.contains(rec))
+                    && metric_names(&r.expr).contains(metric)
+            })
+    };
+    for metric in CAPACITY_METRICS {
+        if !exprs.iter().any(|(_, e)| shows(metric, e)) {
+            problems.push(format!("{CAPACITY_ROW}: no panel shows {metric}"));
+        }
+    }
+    for state in ["DESIRED", "ACTIVE", "IDLE", "MAXIMUM"] {
+        if !exprs
+            .iter()
+            .any(|(_, e)| metric_names(e).contains("gamelift_fleet_instances") && e.contains(state))
+        {
+            problems.push(format!("{CAPACITY_ROW}: no panel shows {state} instances"));
+        }
+    }
+    // State sets: the panel shows the one status whose value is 1.
+    for metric in ["gamelift_fleet_status", "gamelift_fleet_location_status"] {
+        if !exprs
+            .iter()
+            .any(|(_, e)| metric_names(e).contains(metric) && e.contains("== 1"))
+        {
+            problems.push(format!(
+                "{CAPACITY_ROW}: no panel selects the {metric} series at 1 (`== 1`)"
+            ));
+        }
+    }
 }

@@ -25,7 +25,7 @@ const DASHBOARD: &str = "grafana/gamelift-exporter.json";
 const JOB: &str = "gamelift-exporter";
 
 /// Metric names of the exporter's contract. Every metric the dashboard and the rules use must be
-/// one of these or a recording rule of the rules file.
+/// one of these, one of [`CAPACITY_METRICS`], or a recording rule of the rules file.
 const EXPORTER_METRICS: &[&str] = &[
     "gamelift_game_sessions",
     "gamelift_game_session_players",
@@ -49,6 +49,21 @@ const EXPORTER_METRICS: &[&str] = &[
     "gamelift_exporter_config_last_reload_successful",
     "gamelift_exporter_config_last_reload_success_timestamp_seconds",
     "gamelift_exporter_build_info",
+];
+
+/// The rest of the contract: the capacity series, per fleet and location (instance and game server
+/// container group counts, utilization, and the fleet and location status state sets), refreshed
+/// every `sweep.capacity_interval`. The dashboard's capacity row shows each of them, directly or
+/// through a recording rule.
+const CAPACITY_METRICS: &[&str] = &[
+    "gamelift_fleet_instances",
+    "gamelift_fleet_game_server_container_groups",
+    "gamelift_fleet_active_server_processes",
+    "gamelift_fleet_active_game_sessions",
+    "gamelift_fleet_current_player_sessions",
+    "gamelift_fleet_maximum_player_sessions",
+    "gamelift_fleet_status",
+    "gamelift_fleet_location_status",
 ];
 
 fn repo_path(rel: &str) -> PathBuf {

@@ -1,6 +1,7 @@
 //! End to end: the exporter (`--demo`) scraped by a real Prometheus with the rules loaded; every
 //! dashboard target, variable and annotation, every recording rule and both sides of every
-//! alert's threshold must evaluate, with data.
+//! alert's threshold must evaluate, with data; and the capacity series must hold what the rules
+//! and panels take for granted (one status at 1 per state set, the join keys of the alerts).
 
 use super::dashboard::{dashboard_exprs, load_dashboard, variable_query};
 use super::promql::{comparison_operands, parse_label_values, substitute};
@@ -143,7 +144,59 @@ fn build_checks() -> Vec<Check> {
             push_thresholded(&mut checks, &origin, &rule.expr);
         }
     }
+    checks.extend(contract_checks());
     checks
+}
+
+/// What the capacity alerts and panels take for granted in the exporter's capacity series: empty
+/// results, each query listing what breaks the assumption.
+fn contract_checks() -> Vec<Check> {
+    [
+        // The status panel shows the one series at 1 of each state set.
+        (
+            "every fleet has exactly one status at 1",
+            "count by (job, instance, fleet_id) (gamelift_fleet_status) unless on (job, instance, fleet_id) (count by (job, instance, fleet_id) (gamelift_fleet_status == 1) == 1)",
+        ),
+        (
+            "every fleet location has exactly one status at 1",
+            "count by (job, instance, fleet_id, location) (gamelift_fleet_location_status) unless on (job, instance, fleet_id, location) (count by (job, instance, fleet_id, location) (gamelift_fleet_location_status == 1) == 1)",
+        ),
+        // GameLiftCapacityNotRecovering joins the instance counts with the fleet's
+        // INSTANCE_INTERRUPTED events on fleet_id.
+        (
+            "every fleet with instance counts has an INSTANCE_INTERRUPTED series",
+            "group by (job, instance, fleet_id) (gamelift_fleet_instances) unless on (job, instance, fleet_id) gamelift_fleet_events_total{event_code=\"INSTANCE_INTERRUPTED\"}",
+        ),
+        // GameLiftFleetAtMaximumCapacity joins them with the open slots on (fleet_id, location),
+        // and the dashboard's $location comes from gamelift_game_sessions.
+        (
+            "every location with instance counts has open slots and sessions series",
+            "group by (job, instance, fleet_id, location) (gamelift_fleet_instances) unless on (job, instance, fleet_id, location) (gamelift_game_session_open_slots and on (job, instance, fleet_id, location) gamelift_game_sessions)",
+        ),
+        (
+            "every location with instance counts has all seven states",
+            "count by (job, instance, fleet_id, location) (gamelift_fleet_instances{state=~\"DESIRED|MINIMUM|MAXIMUM|PENDING|ACTIVE|IDLE|TERMINATING\"}) != 7",
+        ),
+        (
+            "no other instance state",
+            "gamelift_fleet_instances{state!~\"DESIRED|MINIMUM|MAXIMUM|PENDING|ACTIVE|IDLE|TERMINATING\"}",
+        ),
+        (
+            "IDLE instances are a subset of ACTIVE ones",
+            "gamelift_fleet_instances{state=\"IDLE\"} > ignoring (state) gamelift_fleet_instances{state=\"ACTIVE\"}",
+        ),
+        (
+            "no other container group state",
+            "gamelift_fleet_game_server_container_groups{state!~\"PENDING|ACTIVE|IDLE|TERMINATING\"}",
+        ),
+    ]
+    .into_iter()
+    .map(|(what, query)| Check {
+        origin: format!("contract: {what}"),
+        query: query.to_string(),
+        expect: Expect::Empty,
+    })
+    .collect()
 }
 
 fn push_thresholded(checks: &mut Vec<Check>, origin: &str, expr: &str) {
@@ -211,7 +264,7 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
     let exporter_config = tmp.join("gamelift-exporter.toml");
     fs::write(
         &exporter_config,
-        format!("[server]\nlisten = \"127.0.0.1:{exporter_port}\"\n[sweep]\ninterval = \"1s\"\nhistory_interval = \"2s\"\n"),
+        format!("[server]\nlisten = \"127.0.0.1:{exporter_port}\"\n[sweep]\ninterval = \"1s\"\nhistory_interval = \"2s\"\ncapacity_interval = \"2s\"\n"),
     )
     .unwrap();
     // The state file too, as the systemd units run it.

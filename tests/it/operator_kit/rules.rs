@@ -264,6 +264,92 @@ fn interruption_alerts_follow_the_live_pass() {
     );
 }
 
+/// A `for:` duration in minutes (`15m`, `3h`, `90s` rounded down); 0 without one.
+fn for_minutes(rule: &Rule) -> u64 {
+    let Some(d) = rule.for_.as_deref() else {
+        return 0;
+    };
+    let (n, unit) = d.split_at(d.len() - 1);
+    let n: u64 = n
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: for: {d}: {e}", rule.name()));
+    match unit {
+        "s" => n / 60,
+        "m" => n,
+        "h" => n * 60,
+        _ => panic!("{}: for: {d}: unexpected unit", rule.name()),
+    }
+}
+
+/// The capacity alerts fit the capacity series: those are refreshed every
+/// `sweep.capacity_interval` (60 s), so the instance-count alerts wait several refreshes; the
+/// ERROR statuses are final and fire at once, a fleet in ERROR once (not once per location);
+/// fleet events have no location, so the interruption is joined on fleet_id alone.
+#[test]
+fn capacity_alerts_fit_the_capacity_series() {
+    let rules = kit_rules();
+    let alert = |name: &str| {
+        rules
+            .iter()
+            .find(|r| r.alert.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+
+    let at_max = alert("GameLiftFleetAtMaximumCapacity");
+    assert!(
+        for_minutes(at_max) >= 3,
+        "GameLiftFleetAtMaximumCapacity: `for:` below 3 capacity refreshes: {at_max:?}"
+    );
+    for part in [
+        "gamelift_fleet_instances{state=\"ACTIVE\"}",
+        "gamelift_fleet_instances{state=\"MAXIMUM\"}) > 0",
+        "gamelift_game_session_open_slots) == 0",
+    ] {
+        assert!(
+            at_max.expr.contains(part),
+            "GameLiftFleetAtMaximumCapacity lacks {part}: {}",
+            at_max.expr
+        );
+    }
+
+    let not_recovering = alert("GameLiftCapacityNotRecovering");
+    assert!(
+        for_minutes(not_recovering) >= 10,
+        "GameLiftCapacityNotRecovering: `for:` shorter than an instance replacement: {not_recovering:?}"
+    );
+    for part in [
+        "gamelift_fleet_instances{state=\"DESIRED\"}",
+        "gamelift_fleet_instances{state=\"ACTIVE\"}",
+        "and on (fleet_id)\n",
+        "gamelift_fleet_events_total{event_code=\"INSTANCE_INTERRUPTED\"}",
+    ] {
+        assert!(
+            not_recovering.expr.contains(part),
+            "GameLiftCapacityNotRecovering lacks {part:?}: {}",
+            not_recovering.expr
+        );
+    }
+
+    let location = alert("GameLiftFleetLocationError");
+    let fleet = alert("GameLiftFleetError");
+    for rule in [location, fleet] {
+        assert!(rule.for_.is_none(), "{}: ERROR is final, no `for:`", rule.name());
+    }
+    assert!(
+        location
+            .expr
+            .contains("gamelift_fleet_location_status{status=\"ERROR\"}")
+            && location.expr.contains("unless on (fleet_id)"),
+        "GameLiftFleetLocationError: {}",
+        location.expr
+    );
+    assert!(
+        fleet.expr.contains("gamelift_fleet_status{status=\"ERROR\"}"),
+        "GameLiftFleetError: {}",
+        fleet.expr
+    );
+}
+
 #[test]
 fn rule_files_are_read_with_yaml() {
     let rules = parse_rules(
