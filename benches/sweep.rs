@@ -546,7 +546,7 @@ fn start_exporter_with(sim: &Sim, label: &str, interval_seconds: u64, extra: &st
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = 100000\nmax_attempts = 1\nrequest_timeout = \"60s\"\n[sweep]\ninterval = \"{interval_seconds}s\"\nhistory_interval = \"1h\"\ndiscovery_interval = \"1h\"\npage_size = {PAGE}\ntimeout = \"30m\"\n{extra}",
+            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = 100000\nquota_share = 1000\nmax_attempts = 1\nrequest_timeout = \"60s\"\n[sweep]\ninterval = \"{interval_seconds}s\"\nhistory_interval = \"1h\"\ndiscovery_interval = \"1h\"\npage_size = {PAGE}\ntimeout = \"30m\"\n{extra}",
             sim.url()
         ),
     )

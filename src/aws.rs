@@ -5,10 +5,10 @@
 
 use crate::budget::{BudgetGauges, Budgets, Lane, AWS_RATES};
 use crate::config::{AccountConfig, AwsConfig};
-use aws_credential_types::provider::{self as credentials_provider, ProvideCredentials};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_credential_types::provider::{self as credentials_provider, ProvideCredentials};
 use aws_sdk_gamelift::config::interceptors::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
@@ -140,6 +140,7 @@ pub struct ApiMetrics {
     pub budget_configured: GaugeVec,
     pub budget_wait: CounterVec,
     pub account_up: GaugeVec,
+    pub effective_interval: GaugeVec,
 }
 
 impl ApiMetrics {
@@ -186,7 +187,14 @@ impl ApiMetrics {
             ),
             &["account"],
         )?;
-        for collector in [&budget, &budget_configured, &account_up] {
+        let effective_interval = GaugeVec::new(
+            Opts::new(
+                "gamelift_exporter_effective_interval_seconds",
+                "The live interval each account-Region holds: sweep.interval, or longer when the live passes' calls per interval (from each fleet's latest live pass) need more than the per-operation budgets can pay for.",
+            ),
+            &["account", "region"],
+        )?;
+        for collector in [&budget, &budget_configured, &account_up, &effective_interval] {
             registry.register(Box::new(collector.clone()))?;
         }
         registry.register(Box::new(requests.clone()))?;
@@ -199,6 +207,7 @@ impl ApiMetrics {
             budget_configured,
             budget_wait,
             account_up,
+            effective_interval,
         })
     }
 
@@ -231,7 +240,9 @@ impl AccountHealth {
             entry.1.entry(region.clone()).or_insert(false);
         }
         for (account, entry) in state.iter_mut() {
-            entry.1.retain(|region, _| scopes.iter().any(|(a, r)| a == account && r == region));
+            entry
+                .1
+                .retain(|region, _| scopes.iter().any(|(a, r)| a == account && r == region));
         }
         let _ = metrics.account_up.reset_if_unused(&state);
         for account in state.keys() {
@@ -420,7 +431,12 @@ impl Intercept for AttemptCounter {
         };
         self.metrics
             .failures
-            .with_label_values(&[&self.account, &self.region, &operation_name(cfg), &reason.to_string()])
+            .with_label_values(&[
+                &self.account,
+                &self.region,
+                &operation_name(cfg),
+                &reason.to_string(),
+            ])
             .inc();
         Ok(())
     }
@@ -586,7 +602,10 @@ pub async fn resolve_regions(config: &AwsConfig) -> anyhow::Result<Vec<String>> 
 }
 
 /// Each account with its Regions resolved (an account without Regions gets the default chain's).
-pub async fn resolve_accounts(config: &AwsConfig, accounts: &[AccountConfig]) -> anyhow::Result<Vec<AccountConfig>> {
+pub async fn resolve_accounts(
+    config: &AwsConfig,
+    accounts: &[AccountConfig],
+) -> anyhow::Result<Vec<AccountConfig>> {
     let mut out = Vec::new();
     for account in accounts {
         let mut account = account.clone();
@@ -617,7 +636,8 @@ pub async fn clients(settings: &ClientSettings<'_>, accounts: &[AccountConfig]) 
     let mut out = Vec::new();
     for account in accounts {
         for region in &account.regions {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone()));
+            let mut loader =
+                aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone()));
             if let Some(profile) = &config.profile {
                 loader = loader.profile_name(profile);
             }
@@ -645,7 +665,9 @@ pub async fn clients(settings: &ClientSettings<'_>, accounts: &[AccountConfig]) 
                 };
                 sdk = sdk
                     .into_builder()
-                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(watched))
+                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                        watched,
+                    ))
                     .build();
             }
             let gamelift = aws_sdk_gamelift::config::Builder::from(&sdk)

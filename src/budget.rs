@@ -60,6 +60,7 @@ pub struct BudgetGauges {
 /// The budgets of one account and Region: one per operation, and the overall cap.
 #[derive(Debug)]
 pub struct Budgets {
+    history_share: f64,
     overall: RequestBudget,
     operations: BTreeMap<&'static str, RequestBudget>,
 }
@@ -75,10 +76,14 @@ impl Budgets {
         let operations = AWS_RATES
             .iter()
             .map(|(op, rate)| {
-                (*op, RequestBudget::new((rate * quota_share).min(cap), history_share, gauges(op)))
+                (
+                    *op,
+                    RequestBudget::new((rate * quota_share).min(cap), history_share, gauges(op)),
+                )
             })
             .collect();
         Budgets {
+            history_share,
             overall: RequestBudget::new(cap, history_share, gauges(ALL_OPERATIONS)),
             operations,
         }
@@ -91,6 +96,25 @@ impl Budgets {
     /// The configured rate of `operation`'s budget (the cap's for [`ALL_OPERATIONS`]).
     pub fn configured(&self, operation: &str) -> f64 {
         self.of(operation).configured
+    }
+
+    /// The shortest interval at which `calls` (per live round, by operation) fit the configured
+    /// budgets, in seconds: for each operation, its calls over what full passes leave of its
+    /// rate (they may take `history_share` of `DescribeGameSessions`), and all calls over what
+    /// they leave of the overall cap.
+    pub fn seconds_for(&self, calls: &BTreeMap<&str, u64>) -> f64 {
+        let history = self.history_share * self.configured("DescribeGameSessions");
+        let mut seconds: f64 = 0.0;
+        let mut total = 0;
+        for (operation, n) in calls {
+            let mut rate = self.configured(operation);
+            if *operation == "DescribeGameSessions" {
+                rate -= history;
+            }
+            seconds = seconds.max(*n as f64 / rate);
+            total += n;
+        }
+        seconds.max(total as f64 / (self.overall.configured - history))
     }
 
     /// The rate in force now for `operation`.
@@ -297,7 +321,11 @@ mod tests {
         assert_eq!(budgets.configured("DescribeFleetEvents"), 7.5, "30/s x 0.25");
         assert_eq!(budgets.configured(ALL_OPERATIONS), 100.0);
         let capped = Budgets::new(2.0, 0.25, 0.25, |_| None);
-        assert_eq!(capped.configured("DescribeFleetEvents"), 2.0, "never above the cap");
+        assert_eq!(
+            capped.configured("DescribeFleetEvents"),
+            2.0,
+            "never above the cap"
+        );
         // Five DescribeGameSessions calls take four of its intervals; events calls in between
         // are not held up by them.
         let start = Instant::now();
@@ -307,7 +335,11 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs_f64(4.0 * SLACK / 5.0));
         let events = Instant::now();
         budgets.acquire("DescribeFleetEvents", Lane::Live).await;
-        assert!(events.elapsed() <= Duration::from_millis(11), "{:?}", events.elapsed());
+        assert!(
+            events.elapsed() <= Duration::from_millis(11),
+            "{:?}",
+            events.elapsed()
+        );
         // Throttling slows only its own operation.
         budgets.throttled("DescribeGameSessions");
         assert_eq!(budgets.rate("DescribeGameSessions"), 2.5);

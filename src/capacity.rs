@@ -258,10 +258,17 @@ pub async fn capacity_cycle(
         ids.iter().map(|id| (id.clone(), Some(BTreeMap::new()))).collect();
 
     let mut calls = 0;
-    let answers = batched(client, &ids, "DescribeFleetCapacity", &mut limits.capacity, &mut calls, |batch| {
-        let request = client.client.describe_fleet_capacity().set_fleet_ids(Some(batch));
-        async move { request.send().await.map(|o| o.fleet_capacity.unwrap_or_default()) }
-    })
+    let answers = batched(
+        client,
+        &ids,
+        "DescribeFleetCapacity",
+        &mut limits.capacity,
+        &mut calls,
+        |batch| {
+            let request = client.client.describe_fleet_capacity().set_fleet_ids(Some(batch));
+            async move { request.send().await.map(|o| o.fleet_capacity.unwrap_or_default()) }
+        },
+    )
     .await;
     outcome.calls.insert("DescribeFleetCapacity", calls);
     for (batch, result) in answers {
@@ -275,18 +282,25 @@ pub async fn capacity_cycle(
     }
 
     let mut calls = 0;
-    let answers = batched(client, &ids, "DescribeFleetUtilization", &mut limits.utilization, &mut calls, |batch| {
-        let request = client
-            .client
-            .describe_fleet_utilization()
-            .set_fleet_ids(Some(batch));
-        async move {
-            request
-                .send()
-                .await
-                .map(|o| o.fleet_utilization.unwrap_or_default())
-        }
-    })
+    let answers = batched(
+        client,
+        &ids,
+        "DescribeFleetUtilization",
+        &mut limits.utilization,
+        &mut calls,
+        |batch| {
+            let request = client
+                .client
+                .describe_fleet_utilization()
+                .set_fleet_ids(Some(batch));
+            async move {
+                request
+                    .send()
+                    .await
+                    .map(|o| o.fleet_utilization.unwrap_or_default())
+            }
+        },
+    )
     .await;
     outcome.calls.insert("DescribeFleetUtilization", calls);
     for (batch, result) in answers {

@@ -43,9 +43,17 @@ pub struct AccountConfig {
     pub regions: Vec<String>,
     /// A role to assume (through STS, with the default credential chain as the source); none
     /// means the default chain's own account.
-    #[serde(default, deserialize_with = "role_arn", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "role_arn",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub role_arn: Option<String>,
-    #[serde(default, deserialize_with = "external_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "external_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_id: Option<String>,
     #[serde(default = "default_session_name", deserialize_with = "session_name")]
     pub session_name: String,
@@ -144,8 +152,8 @@ pub struct AwsConfig {
     #[serde(deserialize_with = "request_rate")]
     pub max_requests_per_second: f64,
     /// Share of AWS's per-operation rate quota each operation's budget takes (the game's own
-    /// backend uses the same quota).
-    #[serde(deserialize_with = "share")]
+    /// backend uses the same quota). Above 1 only for an account whose quotas AWS raised.
+    #[serde(deserialize_with = "quota_share")]
     pub quota_share: f64,
     /// Attempts per call, first one included; the exporter retries itself, so that every
     /// attempt takes a slot of the budget.
@@ -430,6 +438,17 @@ fn share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     }
 }
 
+fn quota_share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let value = f64::deserialize(d)?;
+    if value > 0.0 && value <= 1000.0 {
+        Ok(value)
+    } else {
+        Err(custom(format!(
+            "invalid share {value}: expected a fraction above 0 (at most 1 unless AWS raised your quotas; at most 1000)"
+        )))
+    }
+}
+
 fn bounded_integer<'de, D: Deserializer<'de>>(d: D, what: &str, range: (i64, i64)) -> Result<i64, D::Error> {
     let value = i64::deserialize(d)?;
     if (range.0..=range.1).contains(&value) {
@@ -510,7 +529,12 @@ fn path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
 
 fn account_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    if text.is_empty() || text.len() > 64 || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if text.is_empty()
+        || text.len() > 64
+        || !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(custom(format!(
             "invalid account name {text:?}: expected 1 to 64 letters, digits, '-' or '_' (it becomes the `account` label)"
         )));
@@ -528,7 +552,9 @@ fn role_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
         && parts[3].is_empty()
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].strip_prefix("role/").is_some_and(|name| !name.is_empty());
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|name| !name.is_empty());
     if !valid {
         return Err(custom(format!(
             "invalid role ARN {text:?}: expected arn:aws:iam::<12-digit account id>:role/<name>"
@@ -667,7 +693,10 @@ impl Config {
                     text,
                     at("name"),
                     &format!("accounts[{i}].name"),
-                    format!("account name {:?} is used twice: expected a unique name per account", account.name),
+                    format!(
+                        "account name {:?} is used twice: expected a unique name per account",
+                        account.name
+                    ),
                 ));
             }
             if account.external_id.is_some() && account.role_arn.is_none() {
@@ -700,6 +729,9 @@ impl Config {
                 duration::format(self.sweep.interval),
                 INTERVAL_FLOOR.as_secs()
             ));
+        }
+        if self.aws.quota_share > 1.0 {
+            out.push(format!("aws.quota_share = {} takes more than AWS's default quota of each operation: only right if AWS raised your account's quotas", self.aws.quota_share));
         }
         if self.sweep.history_interval < self.sweep.interval {
             out.push("sweep.history_interval is shorter than sweep.interval: full passes re-read the terminated history more often than live passes run".into());

@@ -9,7 +9,9 @@
 //! - [`cli`]: command-line arguments (`clap`), turned into a validated [`config::Config`].
 //! - [`config`]: the TOML config file, its defaults and validation, command-line overrides.
 //! - [`aws`]: SDK clients per Region, the exporter's retries, API-call counters, error reasons.
-//! - [`budget`]: each Region's request budget: every attempt paced, slower when throttled.
+//! - [`budget`]: each account-Region's request budgets, one per operation under an overall cap:
+//!   every attempt paced, slower when throttled.
+//! - [`quota`]: the quota arithmetic `--check-config` prints.
 //! - [`discovery`]: fleets (`ListFleets` + `DescribeFleetAttributes`) and their locations.
 //! - [`scheduler`]: one worker per Region, one schedule per fleet (live and full passes), one
 //!   capacity cycle per Region.
@@ -40,6 +42,7 @@ pub mod duration;
 pub mod exporter;
 pub mod http;
 pub mod metrics;
+pub mod quota;
 pub mod scheduler;
 pub mod simulator;
 pub mod statefile;

@@ -44,6 +44,19 @@ fn main() -> ExitCode {
     }
     if args.check_config {
         print!("{}", config.to_toml());
+        print!("\n{}", gamelift_exporter::quota::formula(&config));
+        if args.demo {
+            println!("# (--demo: the simulated fleets exist only while the exporter runs)");
+        } else {
+            // The figures for the fleets it can see, if it can reach them (bounded in time).
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => print!(
+                    "{}",
+                    runtime.block_on(gamelift_exporter::quota::reached(&config, None))
+                ),
+                Err(error) => println!("# (cannot start the async runtime: {error})"),
+            }
+        }
         for warning in config.warnings() {
             eprintln!("warning: {warning}");
         }

@@ -48,6 +48,8 @@ struct FleetSlot {
     next_live: Instant,
     next_history: Instant,
     history_failures: u32,
+    /// Calls of its latest complete live pass, by operation: what the pacing plans with.
+    last_calls: BTreeMap<&'static str, u64>,
 }
 
 impl FleetSlot {
@@ -61,6 +63,7 @@ impl FleetSlot {
             next_live: now,
             next_history: now,
             history_failures: 0,
+            last_calls: BTreeMap::new(),
         }
     }
 }
@@ -134,6 +137,11 @@ pub struct RegionWorker {
     discovering: bool,
     discovered_once: bool,
     next_capacity: Instant,
+    /// The live interval this account-Region holds: `sweep.interval`, or longer when its
+    /// budgets cannot pay for that (see [`RegionWorker::pace`]).
+    effective_interval: Option<Duration>,
+    /// The interval last warned about, so that the warning is logged once per change.
+    warned_interval: Option<Duration>,
     /// `None` while a capacity cycle has them.
     batch_limits: Option<BatchLimits>,
     tasks: JoinSet<Done>,
@@ -151,6 +159,8 @@ impl RegionWorker {
             discovering: false,
             discovered_once: false,
             next_capacity: Instant::now(),
+            effective_interval: None,
+            warned_interval: None,
             batch_limits: Some(BatchLimits::default()),
             tasks: JoinSet::new(),
             kinds: HashMap::new(),
@@ -181,8 +191,9 @@ impl RegionWorker {
     /// and rediscovers at once for those it now includes.
     pub fn reconfigure(&mut self, config: &Config, ctx: &Context) {
         let now = Instant::now();
+        let live_interval = self.live_interval(config);
         for slot in self.fleets.values_mut() {
-            slot.next_live = slot.next_live.min(now + config.sweep.interval);
+            slot.next_live = slot.next_live.min(now + live_interval);
             slot.next_history = slot.next_history.min(now + config.sweep.history_interval);
         }
         self.next_discovery = self.next_discovery.min(now + config.sweep.discovery_interval);
@@ -272,6 +283,56 @@ impl RegionWorker {
                 result,
             }
         });
+    }
+
+    /// The live interval in force: `sweep.interval`, stretched to what the budgets can pay for.
+    fn live_interval(&self, config: &Config) -> Duration {
+        self.effective_interval
+            .unwrap_or(config.sweep.interval)
+            .max(config.sweep.interval)
+    }
+
+    /// Plans the live interval from the fleets' latest live passes: their calls per round, by
+    /// operation, over the configured budgets. An interval the budgets cannot pay for is
+    /// stretched (and said so, once), never run late or over budget silently.
+    fn pace(&mut self, config: &Config, ctx: &Context) {
+        let mut calls: BTreeMap<&str, u64> = BTreeMap::new();
+        for slot in self.fleets.values() {
+            for (operation, n) in &slot.last_calls {
+                *calls.entry(operation).or_default() += n;
+            }
+        }
+        let needed = Duration::from_secs_f64(self.client.budgets.seconds_for(&calls));
+        // Whole milliseconds, so that the published figure does not flicker in the last digit.
+        let needed = Duration::from_millis(
+            needed.as_millis() as u64 + u64::from(needed.subsec_nanos() % 1_000_000 > 0),
+        );
+        let effective = needed.max(config.sweep.interval);
+        self.effective_interval = Some(effective);
+        ctx.api
+            .effective_interval
+            .with_label_values(&[&self.client.account, &self.client.region])
+            .set(effective.as_secs_f64());
+        if effective > config.sweep.interval {
+            let changed = self.warned_interval.is_none_or(|w| {
+                let (a, b) = (w.as_secs_f64(), effective.as_secs_f64());
+                (a - b).abs() > 0.1 * a
+            });
+            if changed {
+                tracing::warn!(
+                    account = %self.client.account,
+                    region = %self.client.region,
+                    configured = %crate::duration::format(config.sweep.interval),
+                    holds = %crate::duration::format(effective),
+                    calls_per_round = ?calls,
+                    "the request budgets cannot pay for sweep.interval: live passes run every {} instead (raise aws.quota_share or aws.max_requests_per_second, or list fewer live statuses)",
+                    crate::duration::format(effective)
+                );
+                self.warned_interval = Some(effective);
+            }
+        } else if self.warned_interval.take().is_some() {
+            tracing::info!(account = %self.client.account, region = %self.client.region, "the request budgets pay for sweep.interval again");
+        }
     }
 
     /// Whether a capacity cycle is due: capacity is on, fleets are known, none is running.
@@ -375,7 +436,8 @@ impl RegionWorker {
                 self.discovering = false;
                 match result {
                     Ok(fleets) => {
-                        ctx.health.discovered(&ctx.api, &self.client.account, &self.client.region, true);
+                        ctx.health
+                            .discovered(&ctx.api, &self.client.account, &self.client.region, true);
                         tracing::info!(account = %self.client.account, region = %self.client.region, fleets = fleets.len(), "fleets discovered");
                         let gone: Vec<String> = self
                             .fleets
@@ -386,7 +448,8 @@ impl RegionWorker {
                         for id in gone {
                             self.drop_fleet(&id, ctx);
                         }
-                        ctx.store.set_fleets(&self.client.account, &self.client.region, &fleets);
+                        ctx.store
+                            .set_fleets(&self.client.account, &self.client.region, &fleets);
                         for fleet in fleets {
                             match self.fleets.get_mut(&fleet.fleet_id) {
                                 Some(slot) => slot.fleet = fleet,
@@ -400,7 +463,8 @@ impl RegionWorker {
                         self.next_discovery = now + config.sweep.discovery_interval;
                     }
                     Err(error) => {
-                        ctx.health.discovered(&ctx.api, &self.client.account, &self.client.region, false);
+                        ctx.health
+                            .discovered(&ctx.api, &self.client.account, &self.client.region, false);
                         tracing::warn!(account = %self.client.account, region = %self.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
                         self.next_discovery = now + config.sweep.discovery_interval.min(DISCOVERY_RETRY);
                     }
@@ -412,19 +476,22 @@ impl RegionWorker {
                 result,
                 started,
             } => {
+                let live_interval = self.live_interval(config);
                 let Some(slot) = self.fleets.get_mut(&fleet_id) else {
                     return;
                 };
                 slot.tracker = Some(tracker);
                 slot.live_running = false;
                 // A steady cadence from each pass's start; never a burst to catch up.
-                slot.next_live = (started + config.sweep.interval).max(now);
+                slot.next_live = (started + live_interval).max(now);
                 match result {
                     Ok(report) => {
+                        slot.last_calls = report.calls.clone();
                         self.report.fleets_ok += 1;
                         for (operation, calls) in report.calls {
                             *self.report.calls.entry(operation).or_default() += calls;
                         }
+                        self.pace(config, ctx);
                     }
                     Err(error) => {
                         self.report.fleets_failed += 1;

@@ -765,7 +765,8 @@ mod tests {
     fn capacity_is_published_per_fleet_and_kind_and_dropped_when_stale() {
         let store = Store::new(now_ms(), BTreeMap::new());
         store.set_fleets(
-            "default", "us-west-2",
+            "default",
+            "us-west-2",
             &[
                 fleet("fleet-a", &["us-west-2", "us-east-1"]),
                 fleet("fleet-b", &["us-west-2"]),
@@ -905,7 +906,8 @@ mod tests {
         assert!(!store.is_ready(), "no Region yet");
         store.set_regions(&["default/us-west-2".to_string(), "default/eu-west-1".to_string()]);
         store.set_fleets(
-            "default", "us-west-2",
+            "default",
+            "us-west-2",
             &[fleet("fleet-a", &["us-west-2"]), fleet("fleet-b", &["us-west-2"])],
         );
         assert!(!store.is_ready(), "eu-west-1 has not discovered its fleets");

@@ -7,6 +7,7 @@
 //! `tests/clients/`. Tests that need an external tool (promtool, prometheus, systemd-analyze,
 //! boto3, the AWS CLI, openssl, curl) print `SKIPPED: ...` without it, except in CI.
 
+mod accounts;
 mod bad_input;
 mod exporter;
 mod operator_kit;

@@ -704,12 +704,13 @@ async fn expired_credentials_mark_fleets_down_and_recover() {
             "numbers kept while unauthorized",
         );
     }
-    let unauthorized = series(
+    let unauthorized = crate::support::total(
+        &during,
         "gamelift_exporter_api_request_failures_total",
         &[("operation", "DescribeGameSessions"), ("reason", "unauthorized")],
     );
     // Each fleet's live pass and full pass (history_interval 0s) were refused once.
-    assert_eq!(during[&unauthorized], 4.0);
+    assert_eq!(unauthorized, 4.0);
     h.sim.set_faults(Faults::none());
     h.sim.advance(Duration::from_secs(30));
     let report = h.exporter.sweep_once().await;

@@ -577,6 +577,19 @@ pub fn cpu_seconds(pid: u32) -> f64 {
         / 1e9
 }
 
+/// The sum of every series of `name` whose labels include `labels` (others, such as account
+/// and region, summed over).
+pub fn total(metrics: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .iter()
+        .filter(|(key, _)| {
+            key.split('{').next() == Some(name)
+                && labels.iter().all(|(k, v)| key.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, value)| value)
+        .sum()
+}
+
 /// The metrics that describe sessions (as opposed to the exporter or fleets).
 pub const SESSION_METRICS: [&str; 6] = [
     "gamelift_game_sessions",
@@ -598,12 +611,14 @@ pub struct Harness {
 }
 
 /// The harness's exporter config, as a typed [`Config`]: the simulator's endpoint, Regions
-/// us-west-2 and eu-west-1, a budget too large to matter, no retries, page size 7.
+/// us-west-2 and eu-west-1, budgets too large to matter, no retries, page size 7.
 pub fn test_config(url: &str) -> Config {
     let mut config = Config::default();
     config.aws.regions = vec!["us-west-2".into(), "eu-west-1".into()];
     config.aws.endpoint_url = Some(url.to_string());
     config.aws.max_requests_per_second = 1000.0;
+    // Per-operation budgets too large to matter (AWS's rates x 1000, capped at 1000/s).
+    config.aws.quota_share = 1000.0;
     config.aws.max_attempts = 1;
     config.sweep.page_size = 7;
     config
@@ -753,4 +768,23 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Starts the exporter's own schedule (as the daemon runs it); stops it when dropped.
+pub struct Scheduled {
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Scheduled {
+    pub fn start(h: &Harness) -> Scheduled {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(h.exporter.clone().run_schedule(stopped));
+        Scheduled { stop }
+    }
+}
+
+impl Drop for Scheduled {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }

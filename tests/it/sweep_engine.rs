@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use crate::support::{assert_metrics_eq, only, secs, series, ExporterProcess, Harness};
+use crate::support::{assert_metrics_eq, only, secs, series, ExporterProcess, Harness, Scheduled};
 use gamelift_exporter::config::{Config, Glob};
 use gamelift_exporter::simulator::{Faults, SessionRecord};
 use std::collections::{BTreeMap, BTreeSet};
@@ -525,25 +525,6 @@ async fn calls_per_live_pass_by_operation() {
         .all(|r| r.params.contains("StatusFilter") || r.operation != "DescribeGameSessions"));
 }
 
-/// Starts the exporter's own schedule (as the daemon runs it); stops it when dropped.
-struct Scheduled {
-    stop: tokio::sync::watch::Sender<bool>,
-}
-
-impl Scheduled {
-    fn start(h: &Harness) -> Scheduled {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(h.exporter.clone().run_schedule(stopped));
-        Scheduled { stop }
-    }
-}
-
-impl Drop for Scheduled {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
-}
-
 fn up(metrics: &BTreeMap<String, f64>, fleet: &str) -> Option<f64> {
     metrics
         .get(&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)]))
@@ -730,6 +711,8 @@ async fn throttling_never_pushes_attempts_above_the_budget() {
             let mut c = support::test_config(url);
             c.aws.regions = vec!["us-west-2".into()];
             c.aws.max_requests_per_second = budget;
+            // Every operation's own budget above the cap: the cap is what is tested here.
+            c.aws.quota_share = 2.0;
             c.aws.max_attempts = 4;
             c.sweep.interval = Duration::from_millis(500);
             c.sweep.history_interval = secs(3600);
@@ -751,9 +734,14 @@ async fn throttling_never_pushes_attempts_above_the_budget() {
     let watch = std::time::Instant::now();
     while watch.elapsed() < Duration::from_secs(8) {
         let (_, metrics) = h.scrape().await;
+        // Throttling slows the throttled operation's own budget.
         if let Some(rate) = metrics.get(&series(
             "gamelift_exporter_request_budget_per_second",
-            &[("region", "us-west-2")],
+            &[
+                ("account", "default"),
+                ("operation", "DescribeGameSessions"),
+                ("region", "us-west-2"),
+            ],
         )) {
             lowest = lowest.min(*rate);
         }

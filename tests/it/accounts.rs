@@ -1,0 +1,151 @@
+//! Accounts, per-operation budgets and pacing (issue 13): the request log against each budget
+//! in every one-second window, the interval the exporter says it can hold, and several accounts
+//! (one through an assumed role) swept by one process with exact numbers per account.
+
+use crate::support::{self, series, total, Harness, Scheduled};
+use gamelift_exporter::simulator::RequestRecord;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const FLEET_A: &str = "fleet-a0000000-0000-4000-8000-0000000000a1";
+const FLEET_B: &str = "fleet-b0000000-0000-4000-8000-0000000000b2";
+
+/// Two small fleets: every live pass costs exactly one page per live status and one events
+/// call, and the world holds still (manual clock), so every round costs the same.
+fn small_world() -> String {
+    format!(
+        r#"
+seed = 9
+[faults]
+rate_limits = {{}}
+
+[[fleet]]
+id = "{FLEET_A}"
+name = "a"
+type = "SPOT"
+home_region = "us-west-2"
+[fleet.sessions]
+active = 5
+
+[[fleet]]
+id = "{FLEET_B}"
+name = "b"
+type = "ON_DEMAND"
+home_region = "us-west-2"
+[fleet.sessions]
+active = 3
+"#
+    )
+}
+
+/// The most requests of the log that fall in any one-second window.
+fn busiest_second(requests: &[&RequestRecord]) -> usize {
+    let times: Vec<Instant> = requests.iter().map(|r| r.at).collect();
+    (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| t.duration_since(times[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interval_the_budgets_cannot_pay_for_is_stretched_and_said_so() {
+    // DescribeGameSessions gets 20/s x 0.1 = 2/s, of which full passes may take a quarter: a
+    // live round of 2 fleets x 3 statuses = 6 pages needs 6 / 1.5 = 4 s, not the 1 s asked.
+    let h = Harness::with_config(&small_world(), |url| {
+        let mut c = support::test_config(url);
+        c.aws.regions = vec!["us-west-2".into()];
+        c.aws.quota_share = 0.1;
+        c.aws.max_requests_per_second = 100.0;
+        c.sweep.interval = Duration::from_secs(1);
+        c.sweep.history_budget_share = 0.25;
+        c
+    })
+    .await;
+    let started = Instant::now();
+    let _running = Scheduled::start(&h);
+    let effective = series(
+        "gamelift_exporter_effective_interval_seconds",
+        &[("account", "default"), ("region", "us-west-2")],
+    );
+    let mut seen = Vec::new();
+    while started.elapsed() < Duration::from_secs(14) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (_, metrics) = h.scrape().await;
+        if let Some(value) = metrics.get(&effective) {
+            seen.push(*value);
+        }
+    }
+    let (_, metrics) = h.scrape().await;
+    let configured = |operation: &str| {
+        metrics[&series(
+            "gamelift_exporter_request_budget_configured_per_second",
+            &[
+                ("account", "default"),
+                ("operation", operation),
+                ("region", "us-west-2"),
+            ],
+        )]
+    };
+    assert_eq!(configured("DescribeGameSessions"), 2.0);
+    assert_eq!(configured("DescribeFleetEvents"), 3.0);
+    assert_eq!(configured("all"), 100.0);
+
+    // Published from the first live passes on, the same every time: 6 / (2 - 0.25 x 2) = 4 s.
+    assert!(seen.len() >= 20, "{seen:?}");
+    let settled: Vec<f64> = seen.iter().copied().skip_while(|v| *v < 4.0).collect();
+    assert!(settled.len() >= seen.len() - 6, "published late: {seen:?}");
+    assert!(settled.iter().all(|v| *v == 4.0), "not stable at 4 s: {seen:?}");
+
+    // Each fleet's live passes (the first page of its ACTIVE listing) come every 4 s, not every
+    // 1 s: in 14 s, the first pass, at most one planned before the other fleet's first pass was
+    // known, and three more. (A pass's first request also waits for the budget, so single gaps
+    // vary by that wait.)
+    let requests = h.sim.requests();
+    for fleet in [FLEET_A, FLEET_B] {
+        let starts: Vec<Instant> = requests
+            .iter()
+            .filter(|r| {
+                r.operation == "DescribeGameSessions"
+                    && r.params.contains(fleet)
+                    && r.params.contains("\"StatusFilter\":\"ACTIVE\"")
+            })
+            .map(|r| r.at)
+            .collect();
+        assert!(
+            (3..=5).contains(&starts.len()),
+            "{fleet}: {} live passes in 14 s",
+            starts.len()
+        );
+    }
+
+    // Every operation's budget held in every one-second window (rate + 1 at most), and the cap.
+    let mut by_operation: BTreeMap<&str, Vec<&RequestRecord>> = BTreeMap::new();
+    for request in &requests {
+        by_operation
+            .entry(request.operation.as_str())
+            .or_default()
+            .push(request);
+    }
+    for (operation, log) in &by_operation {
+        let budget = configured(operation);
+        let worst = busiest_second(log);
+        assert!(
+            worst as f64 <= budget + 1.0,
+            "{operation}: {worst} requests in one second, budget {budget}/s"
+        );
+    }
+    let all: Vec<&RequestRecord> = requests.iter().collect();
+    assert!(busiest_second(&all) <= 101);
+    // The waits are shown: DescribeGameSessions calls waited for their budget.
+    let waited = total(
+        &metrics,
+        "gamelift_exporter_request_budget_wait_seconds_total",
+        &[("operation", "DescribeGameSessions")],
+    );
+    assert!(waited > 1.0, "DescribeGameSessions waited {waited} s in all");
+}
