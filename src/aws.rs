@@ -221,12 +221,14 @@ impl ApiMetrics {
     }
 }
 
+/// account -> (credentials failing?, Region -> latest discovery succeeded)
+type HealthByAccount = BTreeMap<String, (bool, BTreeMap<String, bool>)>;
+
 /// Whether each account works: its credentials, and its latest discovery in each Region.
 /// Feeds `gamelift_exporter_account_up`.
 #[derive(Debug, Default)]
 pub struct AccountHealth {
-    /// account -> (credentials failing?, Region -> latest discovery succeeded)
-    state: Mutex<BTreeMap<String, (bool, BTreeMap<String, bool>)>>,
+    state: Mutex<HealthByAccount>,
 }
 
 impl AccountHealth {
@@ -266,7 +268,7 @@ impl AccountHealth {
         Self::show(metrics, account, &state);
     }
 
-    fn show(metrics: &ApiMetrics, account: &str, state: &BTreeMap<String, (bool, BTreeMap<String, bool>)>) {
+    fn show(metrics: &ApiMetrics, account: &str, state: &HealthByAccount) {
         if let Some((failing, regions)) = state.get(account) {
             let up = !failing && regions.values().all(|ok| *ok);
             metrics
@@ -278,12 +280,12 @@ impl AccountHealth {
 }
 
 trait ResetIfUnused {
-    fn reset_if_unused(&self, state: &BTreeMap<String, (bool, BTreeMap<String, bool>)>) -> bool;
+    fn reset_if_unused(&self, state: &HealthByAccount) -> bool;
 }
 
 impl ResetIfUnused for GaugeVec {
     /// Drops the series of accounts no longer configured.
-    fn reset_if_unused(&self, state: &BTreeMap<String, (bool, BTreeMap<String, bool>)>) -> bool {
+    fn reset_if_unused(&self, state: &HealthByAccount) -> bool {
         use prometheus::core::Collector;
         let stale: Vec<String> = self
             .collect()

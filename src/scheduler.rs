@@ -305,7 +305,7 @@ impl RegionWorker {
         let needed = Duration::from_secs_f64(self.client.budgets.seconds_for(&calls));
         // Whole milliseconds, so that the published figure does not flicker in the last digit.
         let needed = Duration::from_millis(
-            needed.as_millis() as u64 + u64::from(needed.subsec_nanos() % 1_000_000 > 0),
+            needed.as_millis() as u64 + u64::from(!needed.subsec_nanos().is_multiple_of(1_000_000)),
         );
         let effective = needed.max(config.sweep.interval);
         self.effective_interval = Some(effective);
