@@ -149,3 +149,126 @@ async fn an_interval_the_budgets_cannot_pay_for_is_stretched_and_said_so() {
     );
     assert!(waited > 1.0, "DescribeGameSessions waited {waited} s in all");
 }
+
+const PROD_ID: &str = "123456789012";
+const STAGING_ID: &str = "210987654321";
+const STAGING_ROLE: &str = "arn:aws:iam::210987654321:role/gamelift-exporter";
+
+/// Two accounts with a spot and an on-demand fleet in each of two Regions; the second account
+/// is reachable only through a role, with an external id.
+fn two_accounts() -> String {
+    let mut text = format!(
+        r#"
+seed = 31
+account_id = "{PROD_ID}"
+[faults]
+rate_limits = {{}}
+
+[[account]]
+id = "{STAGING_ID}"
+name = "staging"
+[[account.role]]
+arn = "{STAGING_ROLE}"
+external_id = "gle-staging"
+"#
+    );
+    let mut n = 0;
+    for (account, prefix) in [(PROD_ID, "prod"), (STAGING_ID, "staging")] {
+        for region in ["us-west-2", "eu-west-1"] {
+            for (kind, active) in [("SPOT", 9), ("ON_DEMAND", 4)] {
+                n += 1;
+                text += &format!(
+                    "\n[[fleet]]\nid = \"fleet-{n:08x}-0000-4000-8000-000000000000\"\nname = \"{prefix}-{region}-{}\"\ntype = \"{kind}\"\nhome_region = \"{region}\"\naccount = \"{account}\"\n[fleet.sessions]\nactive = {active}\nterminated = 3\ninterrupted = {}\n",
+                    kind.to_lowercase(),
+                    if kind == "SPOT" { 2 } else { 0 }
+                );
+            }
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
+    use gamelift_exporter::config::{AccountConfig, FleetFilter};
+    let account = |name: &str, role: Option<&str>, external_id: Option<&str>, regions: &[&str]| AccountConfig {
+        name: name.to_string(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        role_arn: role.map(str::to_string),
+        external_id: external_id.map(str::to_string),
+        session_name: "gamelift-exporter".to_string(),
+        fleets: FleetFilter::default(),
+    };
+    let h = Harness::start(&two_accounts(), |c| {
+        c.accounts = vec![
+            account("prod", None, None, &["us-west-2", "eu-west-1"]),
+            account("staging", Some(STAGING_ROLE), Some("gle-staging"), &["us-west-2", "eu-west-1"]),
+            account(
+                "broken",
+                Some("arn:aws:iam::333333333333:role/not-there"),
+                None,
+                &["us-west-2"],
+            ),
+        ];
+    })
+    .await;
+    let report = h.exporter.sweep_once().await;
+    assert_eq!(report.fleets_failed, 0);
+    assert_eq!(report.fleets_ok, 8, "four fleets in each of the two working accounts");
+    let (_, metrics) = h.scrape().await;
+
+    // Every session number is exact, for both accounts' fleets.
+    crate::support::assert_metrics_eq(
+        &crate::support::only(&metrics, &crate::support::SESSION_METRICS),
+        &crate::support::only(&h.truth(), &crate::support::SESSION_METRICS),
+        "sessions of both accounts",
+    );
+    // Each fleet is labelled with the account it was found in, and that account's id.
+    let info = crate::support::only(&metrics, &["gamelift_fleet_info"]);
+    assert_eq!(info.len(), 8);
+    for (key, _) in &info {
+        let expected = if key.contains("fleet_name=\"prod-") {
+            format!("account=\"prod\",account_id=\"{PROD_ID}\"")
+        } else {
+            format!("account=\"staging\",account_id=\"{STAGING_ID}\"")
+        };
+        assert!(key.contains(&expected), "{key}");
+    }
+    // The simulator saw each account's calls under that account, and none under the unknown one.
+    let requests = h.sim.requests();
+    for (name, id) in [("prod", PROD_ID), ("staging", STAGING_ID)] {
+        let seen = requests
+            .iter()
+            .filter(|r| r.account == id && r.operation != "AssumeRole")
+            .count() as f64;
+        let counted = total(&metrics, "gamelift_exporter_api_requests_total", &[("account", name)]);
+        assert_eq!(counted, seen, "{name}: requests counted as the simulator saw them");
+        assert!(seen > 0.0);
+    }
+    assert!(!requests.iter().any(|r| r.account == "333333333333"));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.operation == "AssumeRole" && r.outcome == "ok"),
+        "the staging role was assumed through STS"
+    );
+    // The role that cannot be assumed takes only its own account down.
+    let up = |name: &str| metrics[&series("gamelift_exporter_account_up", &[("account", name)])];
+    assert_eq!((up("prod"), up("staging"), up("broken")), (1.0, 1.0, 0.0));
+    assert!(
+        metrics[&series(
+            "gamelift_exporter_api_request_failures_total",
+            &[
+                ("account", "broken"),
+                ("operation", "AssumeRole"),
+                ("reason", "unauthorized"),
+                ("region", "us-west-2"),
+            ],
+        )] >= 1.0
+    );
+    assert_eq!(
+        total(&metrics, "gamelift_exporter_api_requests_total", &[("account", "broken")]),
+        0.0,
+        "without credentials no GameLift request leaves"
+    );
+}

@@ -56,7 +56,7 @@ fn bad_scenarios_name_file_line_and_field() {
 fn bad_configs_name_file_line_and_field() {
     let cases = [
         ("syntax_error", "3:7: unclosed table, expected `]`"),
-        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `page_size`, `live_statuses`, `history_budget_share`, `max_session_lookups`, `concurrency`, `timeout`, `stale_after`"),
+        ("unknown_key", "3:1: field `sweep.pagesize`: unknown field `pagesize`, expected one of `interval`, `history_interval`, `discovery_interval`, `capacity_interval`, `page_size`, `live_statuses`, `history_budget_share`, `max_session_lookups`, `concurrency`, `timeout`, `stale_after`"),
         ("bad_duration", "2:12: field `sweep.interval`: invalid duration \"1 minute\": unexpected ' ', expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\""),
         ("empty_region", "2:10: field `aws.region`: empty region: expected an AWS Region code such as \"us-west-2\""),
         ("invalid_listen", "2:10: field `server.listen`: invalid listen address \"localhost\": expected IP:PORT such as \"0.0.0.0:10319\" or \"[::1]:10319\""),

@@ -133,6 +133,9 @@ async fn every_metric_matches_the_ground_truth() {
                 ("fleet_type", kind),
                 ("compute_type", compute),
                 ("home_region", region),
+                // One account, `[aws]`'s: named "default"; its id is the simulator's.
+                ("account", "default"),
+                ("account_id", "123456789012"),
             ],
         );
         (key, 1.0)

@@ -70,7 +70,7 @@ async fn soak_keeps_memory_flat_and_loses_no_interruption() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = 200\nmax_attempts = 3\nrequest_timeout = \"2s\"\n[sweep]\ninterval = \"1s\"\nhistory_interval = \"3s\"\ndiscovery_interval = \"30s\"\npage_size = 50\n",
+            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = 200\nquota_share = 10\nmax_attempts = 3\nrequest_timeout = \"2s\"\n[sweep]\ninterval = \"1s\"\nhistory_interval = \"3s\"\ndiscovery_interval = \"30s\"\npage_size = 50\n",
             sim.url
         ),
     )
