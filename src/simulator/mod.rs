@@ -7,15 +7,22 @@
 //! every request so tests can count API calls and compute expected metrics on their own.
 //!
 //! Layout: [`scenario`] (the TOML input), [`state`] (sessions and evolution), [`ops`] (operations
-//! and errors), [`wire`] (CBOR/JSON), [`server`] (HTTP, auth, faults, request log).
+//! and errors), [`wire`] (CBOR/JSON), [`server`] (HTTP, auth, faults, request log), [`accounts`]
+//! (several AWS accounts, who signed a request), `sts` (AssumeRole, Query protocol, XML),
+//! `limits` (AWS's rate table per account, Region and operation; per-fleet throttling).
 
+pub mod accounts;
+mod limits;
 pub mod ops;
 mod rng;
 pub mod scenario;
 mod server;
 pub mod state;
+mod sts;
 pub mod wire;
 
+pub use accounts::{AccountSpec, RoleSpec};
+pub use limits::AWS_RATE_LIMITS;
 pub use scenario::{Faults, FleetSpec, Scenario};
 pub use server::serve;
 
@@ -47,6 +54,10 @@ pub struct RequestRecord {
     pub outcome: String,
     /// When the request arrived (before any injected latency).
     pub at: Instant,
+    /// The 12-digit account the request was attributed to by its access key ("" if unsigned).
+    pub account: String,
+    /// The signing Region of its SigV4 credential scope ("" if none).
+    pub region: String,
 }
 
 /// One session as stored, for tests to compute expectations without the exporter's code.
@@ -130,6 +141,7 @@ struct Inner {
     buckets: HashMap<String, TokenBucket>,
     fault_rng: Rng,
     requests: Vec<RequestRecord>,
+    accounts: accounts::Accounts,
 }
 
 /// A handle to a simulator; cheap to clone, shared between the HTTP server and tests.
@@ -150,6 +162,7 @@ impl Simulator {
             buckets: HashMap::new(),
             fault_rng: Rng::new(scenario.seed, &[0xFA017]),
             requests: Vec::new(),
+            accounts: accounts::Accounts::new(scenario),
         };
         Simulator {
             inner: Arc::new(Mutex::new(inner)),
@@ -270,7 +283,8 @@ impl Simulator {
         self.lock().faults.clone()
     }
 
-    /// Replaces the injected faults; rate-limit buckets start full again.
+    /// Replaces the injected faults; rate-limit buckets (per account, Region and operation, and
+    /// per fleet) start full again.
     pub fn set_faults(&self, faults: Faults) {
         let mut inner = self.lock();
         inner.faults = faults;

@@ -73,6 +73,8 @@ pub struct Call<'a> {
     pub world: &'a World,
     /// Region from the SigV4 credential scope; fleets are listed per home Region.
     pub region: Option<&'a str>,
+    /// The account the request is attributed to: it sees only its own fleets.
+    pub account: &'a str,
     pub max_page_size: u32,
     pub failing_fleets: &'a [String],
 }
@@ -103,6 +105,7 @@ impl Call<'_> {
             .fleets
             .iter()
             .filter(move |f| self.region.is_none_or(|r| r == f.spec.home_region))
+            .filter(move |f| super::accounts::fleet_account(self.world, f) == self.account)
     }
 
     fn find_fleet(&self, id_or_arn: &str) -> Result<&Fleet, ApiError> {

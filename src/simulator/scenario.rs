@@ -115,9 +115,16 @@ pub struct Scenario {
     /// Largest page DescribeGameSessions (and the list operations) return; a larger Limit is capped.
     #[serde(default = "default_max_page_size", deserialize_with = "positive_u32")]
     pub max_page_size: u32,
-    /// AWS account id used in ARNs.
-    #[serde(default = "default_account_id")]
+    /// The default AWS account: fleets without `account` belong to it, and so does every request
+    /// signed with an access key no `[[account]]` lists.
+    #[serde(
+        default = "default_account_id",
+        deserialize_with = "super::accounts::account_id"
+    )]
     pub account_id: String,
+    /// More accounts, with their access keys and the roles STS AssumeRole hands out.
+    #[serde(rename = "account", default)]
+    pub accounts: Vec<super::accounts::AccountSpec>,
     #[serde(default)]
     pub faults: Faults,
     #[serde(rename = "fleet", default)]
@@ -177,6 +184,10 @@ pub struct FleetSpec {
     /// Alias that resolves to this fleet in DescribeGameSessions(AliasId).
     #[serde(default)]
     pub alias_id: Option<String>,
+    /// The account that owns the fleet (`account_id` when absent): only requests attributed to
+    /// it see the fleet, and its ARN carries this id.
+    #[serde(default)]
+    pub account: Option<String>,
     #[serde(default = "default_max_players", deserialize_with = "positive_u32")]
     pub max_players: u32,
     /// Game-server slots per EC2 instance: how many live sessions one instance hosts.
@@ -314,10 +325,15 @@ impl Default for Churn {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Faults {
-    /// Requests per second allowed per operation (token bucket, burst = one second's worth).
-    /// Operations not listed are unlimited.
+    /// Requests per second allowed per account, signing Region and operation (token bucket,
+    /// burst = one second's worth), AWS's table by default. Operations not listed are unlimited.
     #[serde(default = "default_rate_limits", deserialize_with = "rate_limits")]
     pub rate_limits: BTreeMap<String, f64>,
+    /// Resource-level throttling: requests per second per account, Region, operation and fleet
+    /// (only `DescribeGameSessions`). Off by default: AWS says it throttles DescribeGameSessions
+    /// per resource but publishes no rate for it.
+    #[serde(default, deserialize_with = "per_fleet_rate_limits")]
+    pub per_fleet_rate_limits: BTreeMap<String, f64>,
     /// Fraction of requests answered ThrottlingException, whatever the rate.
     #[serde(default, deserialize_with = "ratio")]
     pub throttle_ratio: f64,
@@ -346,6 +362,7 @@ impl Default for Faults {
     fn default() -> Self {
         Faults {
             rate_limits: default_rate_limits(),
+            per_fleet_rate_limits: BTreeMap::new(),
             throttle_ratio: 0.0,
             server_error_ratio: 0.0,
             drop_connection_ratio: 0.0,
@@ -404,13 +421,10 @@ fn default_sessions_per_instance() -> u32 {
     4
 }
 fn default_rate_limits() -> BTreeMap<String, f64> {
-    // AWS's documented per-account defaults: about 20 requests/s for DescribeGameSessions, 30 for
-    // DescribeGameSessionDetails and DescribeFleetEvents.
-    BTreeMap::from([
-        ("DescribeGameSessions".to_string(), 20.0),
-        ("DescribeGameSessionDetails".to_string(), 30.0),
-        ("DescribeFleetEvents".to_string(), 30.0),
-    ])
+    super::limits::AWS_RATE_LIMITS
+        .iter()
+        .map(|(operation, rate)| (operation.to_string(), *rate))
+        .collect()
 }
 
 fn ratio<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
@@ -514,6 +528,27 @@ fn rate_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<St
     Ok(values)
 }
 
+fn per_fleet_rate_limits<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, f64>, D::Error> {
+    let values = BTreeMap::<String, f64>::deserialize(deserializer)?;
+    let operations = super::limits::PER_FLEET_OPERATIONS;
+    for (operation, rate) in &values {
+        if !operations.contains(&operation.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "operation {operation:?} is not throttled per fleet: expected {}",
+                operations.join(", ")
+            )));
+        }
+        if !(*rate > 0.0 && rate.is_finite()) {
+            return Err(serde::de::Error::custom(format!(
+                "invalid rate {rate} for {operation}: expected requests per second above 0"
+            )));
+        }
+    }
+    Ok(values)
+}
+
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, FileError> {
@@ -578,7 +613,7 @@ impl Scenario {
                 ));
             }
         }
-        Ok(())
+        super::accounts::validate(self, path, text)
     }
 }
 
@@ -606,12 +641,26 @@ mod tests {
         assert_eq!(scenario.fleets[0].sessions_per_instance, 4);
         assert_eq!(scenario.fleets[0].churn.interruption_notice, Duration::ZERO);
         assert!(scenario.fleets[0].churn.events.is_empty());
-        for (operation, rate) in [
-            ("DescribeGameSessions", 20.0),
-            ("DescribeGameSessionDetails", 30.0),
+        // AWS's API limits reference: 20/s for DescribeGameSessions, 30/s for the others.
+        let expected: BTreeMap<String, f64> = [
+            ("DescribeFleetAttributes", 30.0),
+            ("DescribeFleetCapacity", 30.0),
             ("DescribeFleetEvents", 30.0),
-        ] {
-            assert_eq!(scenario.faults.rate_limits.get(operation), Some(&rate));
+            ("DescribeFleetLocationAttributes", 30.0),
+            ("DescribeFleetLocationCapacity", 30.0),
+            ("DescribeFleetLocationUtilization", 30.0),
+            ("DescribeFleetUtilization", 30.0),
+            ("DescribeGameSessionDetails", 30.0),
+            ("DescribeGameSessions", 20.0),
+            ("ListFleets", 30.0),
+        ]
+        .into_iter()
+        .map(|(operation, rate)| (operation.to_string(), rate))
+        .collect();
+        assert_eq!(scenario.faults.rate_limits, expected);
+        assert!(scenario.faults.per_fleet_rate_limits.is_empty(), "off unless set");
+        for operation in OPERATIONS {
+            assert!(expected.contains_key(operation), "{operation} has AWS's rate");
         }
     }
 
@@ -687,5 +736,16 @@ mod tests {
         assert!(parse("[faults.rate_limits]\nDescribeGameSession = 5\n")
             .unwrap_err()
             .contains("unknown operation \"DescribeGameSession\""));
+        assert_eq!(
+            parse("[faults]\nper_fleet_rate_limits = { DescribeGameSessions = 10 }\n")
+                .unwrap()
+                .faults
+                .per_fleet_rate_limits,
+            BTreeMap::from([("DescribeGameSessions".to_string(), 10.0)])
+        );
+        assert_eq!(
+            parse("[faults]\nper_fleet_rate_limits = { ListFleets = 10 }\n").unwrap_err(),
+            "s.toml:2:25: field `faults.per_fleet_rate_limits`: operation \"ListFleets\" is not throttled per fleet: expected DescribeGameSessions"
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! The simulator's HTTP front: protocol detection, SigV4 presence, fault injection, request log.
 
+use super::accounts::Caller;
 use super::ops::{self, ApiError, Call};
 use super::wire::{rfc3339, Doc, Protocol};
-use super::{RequestRecord, Simulator, TokenBucket};
+use super::{limits, RequestRecord, Simulator};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -123,6 +124,14 @@ impl Simulator {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let form = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if path == "/" && target.is_none() && form {
+            return self.sts(request, arrived).await;
+        }
         let (protocol, operation) = if let Some(operation) = path.strip_prefix(CBOR_PREFIX) {
             (Protocol::RpcV2Cbor, operation.to_string())
         } else if path == "/" && target.is_some() {
@@ -144,6 +153,12 @@ impl Simulator {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let session_token = request
+            .headers()
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let caller = self.attribute(authorization.as_deref(), session_token.as_deref());
         let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
             Ok(body) => body.to_bytes(),
             Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n".into()),
@@ -158,7 +173,14 @@ impl Simulator {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        let outcome = self.answer(protocol, &operation, authorization.as_deref(), decoded, rolled);
+        let outcome = self.answer(
+            protocol,
+            &operation,
+            authorization.as_deref(),
+            &caller,
+            decoded,
+            rolled,
+        );
         let label = match &outcome {
             Err(DropConnection) => "dropped".to_string(),
             Ok((label, _)) => label.clone(),
@@ -169,8 +191,50 @@ impl Simulator {
             params,
             outcome: label,
             at: arrived,
+            account: caller.account,
+            region: caller.region,
         });
         outcome.map(|(_, response)| response)
+    }
+
+    /// STS over the Query protocol (see [`super::sts`]): the injected latency applies, the other
+    /// faults are GameLift's.
+    async fn sts(&self, request: Request<Incoming>, arrived: Instant) -> Answer {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let caller = self.attribute(
+            header("authorization").as_deref(),
+            header("x-amz-security-token").as_deref(),
+        );
+        let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n".into()),
+        };
+        let latency = self.lock().faults.latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let answer = self.sts_answer(&caller, &body);
+        self.lock().requests.push(RequestRecord {
+            operation: "AssumeRole".into(),
+            protocol: "aws-query",
+            params: answer.params,
+            outcome: answer.outcome,
+            at: arrived,
+            account: caller.account,
+            region: caller.region,
+        });
+        Ok(Response::builder()
+            .status(answer.status)
+            .header("content-type", "text/xml")
+            .header("x-amzn-requestid", answer.request_id)
+            .body(Full::new(Bytes::from(answer.body)))
+            .expect("static response parts are valid"))
     }
 
     /// Draws this request's faults, in request order, from the seeded fault stream.
@@ -192,6 +256,7 @@ impl Simulator {
         protocol: Protocol,
         operation: &str,
         authorization: Option<&str>,
+        caller: &Caller,
         decoded: Result<Doc, String>,
         rolled: Rolled,
     ) -> Result<(String, Response<Full<Bytes>>), DropConnection> {
@@ -216,6 +281,9 @@ impl Simulator {
                 "The security token included in the request is expired (injected).",
             ));
         }
+        if let Some(refusal) = caller.refusal {
+            return error(refusal.gamelift_error());
+        }
         let region = signing_region(authorization);
         let members = match decoded {
             Ok(Doc::Map(members)) => members,
@@ -227,15 +295,16 @@ impl Simulator {
         }
         let mut inner = self.synced();
         let now = Instant::now();
-        if let Some(rate) = inner.faults.rate_limits.get(operation).copied() {
-            let bucket = inner
-                .buckets
-                .entry(operation.to_string())
-                .or_insert_with(|| TokenBucket::new(rate));
-            if !bucket.take(now) {
-                drop(inner);
-                return error(ApiError::throttled());
-            }
+        if !limits::admit(
+            &mut inner,
+            &caller.account,
+            &caller.region,
+            operation,
+            &members,
+            now,
+        ) {
+            drop(inner);
+            return error(ApiError::throttled());
         }
         if throttle {
             drop(inner);
@@ -250,6 +319,7 @@ impl Simulator {
         let call = Call {
             world: &inner.world,
             region: region.as_deref(),
+            account: &caller.account,
             max_page_size: inner.max_page_size,
             failing_fleets: &inner.faults.failing_fleets,
         };
@@ -292,7 +362,7 @@ impl Simulator {
             (Method::GET, "/_simulator/requests") => json(serde_json::Value::Array(
                 self.requests()
                     .into_iter()
-                    .map(|r| serde_json::json!({"Operation": r.operation, "Protocol": r.protocol, "Params": r.params, "Outcome": r.outcome}))
+                    .map(|r| serde_json::json!({"Operation": r.operation, "Protocol": r.protocol, "Params": r.params, "Outcome": r.outcome, "Account": r.account, "Region": r.region}))
                     .collect(),
             )),
             (Method::GET, "/_simulator/events") => json(serde_json::Value::Array(
@@ -396,7 +466,7 @@ impl QueryParams {
 }
 
 /// `%XX` escapes and `+` (a space in query strings) decoded; `None` for a broken escape.
-fn percent_decode(text: &str) -> Option<String> {
+pub(super) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -412,9 +412,10 @@ impl World {
         let mut rng = Rng::new(self.seed, &[0xF1EE7, index as u64]);
         let mut locations = vec![spec.home_region.clone()];
         locations.extend(spec.locations.iter().cloned());
+        let account = spec.account.as_deref().unwrap_or(&self.account_id);
         let arn = format!(
-            "arn:aws:gamelift:{}:{}:fleet/{}",
-            spec.home_region, self.account_id, spec.id
+            "arn:aws:gamelift:{}:{account}:fleet/{}",
+            spec.home_region, spec.id
         );
         let now = self.now_ms();
         let slots = spec.sessions_per_instance.max(1);

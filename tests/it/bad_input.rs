@@ -29,7 +29,7 @@ fn assert_rejected(args: &[&str], expected: &str) {
 #[test]
 fn bad_scenarios_name_file_line_and_field() {
     let cases = [
-        ("unknown_field", "7:1: field `fleet[0].max_player`: unknown field `max_player`, expected one of `id`, `name`, `type`, `compute_type`, `home_region`, `locations`, `alias_id`, `max_players`, `sessions_per_instance`, `sessions`, `occupancy`, `churn`"),
+        ("unknown_field", "7:1: field `fleet[0].max_player`: unknown field `max_player`, expected one of `id`, `name`, `type`, `compute_type`, `home_region`, `locations`, `alias_id`, `account`, `max_players`, `sessions_per_instance`, `sessions`, `occupancy`, `churn`"),
         ("bad_enum", "5:8: field `fleet[0].type`: unknown variant `RESERVED`, expected `SPOT` or `ON_DEMAND`"),
         ("negative_count", "9:10: field `fleet[0].sessions.active`: invalid count -5: expected a whole number from 0 to 4294967295"),
         ("unknown_operation", "2:1: field `faults.rate_limits`: unknown operation \"DescribeGameSession\": expected one of ListFleets, DescribeFleetAttributes, DescribeFleetLocationAttributes, DescribeGameSessions, DescribeGameSessionDetails, DescribeFleetEvents"),
@@ -199,6 +199,6 @@ fn every_example_scenario_and_config_is_valid() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 4, "demo, minimal, faults, large");
+    assert_eq!(seen, 5, "accounts, demo, minimal, faults, large");
     gamelift_exporter::config::Config::load(&root.join("config/gamelift-exporter.toml")).unwrap();
 }

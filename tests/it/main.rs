@@ -17,6 +17,7 @@ mod operator_kit;
 mod python_clients;
 mod reliability;
 mod simulator;
+mod simulator_accounts;
 mod soak;
 mod support;
 mod sweep_engine;

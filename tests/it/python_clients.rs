@@ -32,7 +32,7 @@ home_region = "us-west-2"
 active = 4
 "#;
 
-fn python_has_boto3() -> bool {
+pub(crate) fn python_has_boto3() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import boto3"])
         .status()
@@ -41,7 +41,7 @@ fn python_has_boto3() -> bool {
 }
 
 /// Runs one of the Python clients in `tests/clients/` with `args`; its JSON output.
-async fn run_client(script: &'static str, args: Vec<String>) -> serde_json::Value {
+pub(crate) async fn run_client(script: &'static str, args: Vec<String>) -> serde_json::Value {
     let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::task::spawn_blocking(move || {
         Command::new("python3")
