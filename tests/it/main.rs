@@ -12,6 +12,7 @@
 mod accounts;
 mod bad_input;
 mod deploy;
+mod events;
 mod exporter;
 mod operator_kit;
 mod python_clients;
