@@ -226,6 +226,11 @@ impl Simulator {
             return Err(DropConnection);
         }
         let mut inner = self.synced();
+        if let Some(code) = inner.faults.failing_operations.get(operation) {
+            let failure = ApiError::injected(code, operation, &inner.world.account_id);
+            drop(inner);
+            return error(failure);
+        }
         let now = Instant::now();
         if let Some(rate) = inner.faults.rate_limits.get(operation).copied() {
             let bucket = inner
@@ -251,6 +256,7 @@ impl Simulator {
             world: &inner.world,
             region: region.as_deref(),
             max_page_size: inner.max_page_size,
+            max_fleet_ids: inner.max_fleet_ids,
             failing_fleets: &inner.faults.failing_fleets,
         };
         let result = ops::dispatch(&call, operation, &members);
