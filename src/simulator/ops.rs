@@ -297,7 +297,9 @@ fn describe_fleet_location_attributes(call: &Call, input: &Input) -> Result<Doc,
         .skip(start)
         .take(limit)
         .map(|location| {
-            let index = fleet.location_index(location).expect("one of the fleet's locations");
+            let index = fleet
+                .location_index(location)
+                .expect("one of the fleet's locations");
             map([
                 (
                     "LocationState",
@@ -759,7 +761,7 @@ fn describe_fleet_location(call: &Call, input: &Input, report: &FleetReport) -> 
     let fleet = call.find_fleet(&fleet_id)?;
     if !(report.located_applies)(fleet) {
         return Err(ApiError::invalid(format!(
-            "Fleet {} is a {} fleet: {} supports {} fleets.",
+            "Fleet {} has compute type {}: {} supports {} fleets.",
             fleet.spec.id,
             fleet.spec.compute_type.as_str(),
             report.located,

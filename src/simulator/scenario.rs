@@ -43,7 +43,10 @@ pub const FLEET_STATUSES: [&str; 11] = [
 
 /// The interned form of a valid `FleetStatus`.
 pub fn fleet_status(text: &str) -> Option<&'static str> {
-    FLEET_STATUSES.binary_search(&text).ok().map(|i| FLEET_STATUSES[i])
+    FLEET_STATUSES
+        .binary_search(&text)
+        .ok()
+        .map(|i| FLEET_STATUSES[i])
 }
 
 /// Errors `[faults.failing_operations]` can inject: GameLift's own, and the one IAM answers
@@ -570,7 +573,9 @@ fn optional_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u
     count(deserializer).map(Some)
 }
 
-fn failing_operations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+fn failing_operations<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     let values = BTreeMap::<String, String>::deserialize(deserializer)?;
     for (operation, code) in &values {
         if !OPERATIONS.contains(&operation.as_str()) {
@@ -901,6 +906,113 @@ mod tests {
             parse(&format!("{FLEET}locations = [\"us-west-2\"]\n")).unwrap_err(),
             "s.toml:5:16: field `fleet[0].locations`: \"us-west-2\" is the home region; list only remote locations"
         );
+    }
+
+    #[test]
+    fn fleet_statuses_are_those_of_the_api_model() {
+        let mut model: Vec<&str> = aws_sdk_gamelift::types::FleetStatus::values().to_vec();
+        model.sort_unstable();
+        assert_eq!(FLEET_STATUSES.as_slice(), model.as_slice());
+    }
+
+    #[test]
+    fn reads_capacity_statuses_and_failing_operations() {
+        let scenario = parse(&format!(
+            "max_fleet_ids = 4\n[faults]\nfailing_operations = {{ DescribeFleetUtilization = \"AccessDeniedException\" }}\n{FLEET}locations = [\"us-east-1\"]\nstatus = \"ERROR\"\nlocation_status = {{ us-east-1 = \"ACTIVATING\" }}\n[fleet.capacity]\nminimum = 1\nmaximum = 6\ndesired = 3\npending_time = \"30s\"\nreplace_interrupted = false\n"
+        ))
+        .unwrap();
+        assert_eq!(scenario.max_fleet_ids, 4);
+        assert_eq!(
+            scenario.faults.failing_operations,
+            BTreeMap::from([(
+                "DescribeFleetUtilization".to_string(),
+                "AccessDeniedException".to_string()
+            )])
+        );
+        let fleet = &scenario.fleets[0];
+        assert_eq!(fleet.status, StatusName("ERROR"));
+        assert_eq!(
+            fleet.location_status,
+            BTreeMap::from([("us-east-1".to_string(), StatusName("ACTIVATING"))])
+        );
+        assert_eq!(
+            fleet.capacity,
+            CapacitySpec {
+                minimum: 1,
+                maximum: Some(6),
+                desired: Some(3),
+                pending_time: Duration::from_secs(30),
+                replace_interrupted: false,
+            }
+        );
+        // Defaults: 10 ids, ACTIVE, no limits, replacements after 2 minutes.
+        let scenario = parse(FLEET).unwrap();
+        assert_eq!(scenario.max_fleet_ids, 10);
+        assert_eq!(scenario.fleets[0].status, StatusName("ACTIVE"));
+        assert_eq!(scenario.fleets[0].capacity, CapacitySpec::default());
+        assert_eq!(CapacitySpec::default().pending_time, Duration::from_secs(120));
+        assert!(scenario.faults.failing_operations.is_empty());
+    }
+
+    #[test]
+    fn refuses_bad_capacity_statuses_and_failing_operations() {
+        // 9 live sessions at 4 per instance need 3 instances at each location.
+        let sessions = "[fleet.sessions]\nactive = 9\n";
+        for (extra, message) in [
+            (
+                format!("{sessions}[fleet.capacity]\nmaximum = 2\n"),
+                "s.toml:9:1: field `fleet[0].capacity.maximum`: maximum 2 is below the 3 instances each location starts with (9 live sessions at 4 per instance, minimum 0)",
+            ),
+            (
+                format!("{sessions}[fleet.capacity]\ndesired = 2\n"),
+                "s.toml:9:1: field `fleet[0].capacity.desired`: desired 2 is below the 3 instances the initial sessions need at each location (9 live sessions at 4 per instance)",
+            ),
+            (
+                "[fleet.capacity]\ndesired = 5\nmaximum = 4\n".to_string(),
+                "s.toml:8:1: field `fleet[0].capacity.maximum`: desired 5 is above maximum 4",
+            ),
+            (
+                "[fleet.capacity]\nminimum = 5\nmaximum = 4\n".to_string(),
+                "s.toml:7:1: field `fleet[0].capacity.minimum`: minimum 5 is above maximum 4",
+            ),
+            (
+                "[fleet.capacity]\nminimum = 2\ndesired = 1\n".to_string(),
+                "s.toml:8:1: field `fleet[0].capacity.desired`: desired 1 is below minimum 2",
+            ),
+            (
+                "[fleet.capacity]\npending_time = \"soon\"\n".to_string(),
+                "s.toml:7:16: field `fleet[0].capacity.pending_time`: invalid duration \"soon\": expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\"",
+            ),
+            (
+                "[fleet.capacity]\nmaximun = 4\n".to_string(),
+                "s.toml:7:1: field `fleet[0].capacity.maximun`: unknown field `maximun`, expected one of `minimum`, `maximum`, `desired`, `pending_time`, `replace_interrupted`",
+            ),
+            (
+                "status = \"BROKEN\"\n".to_string(),
+                "s.toml:6:10: field `fleet[0].status`: unknown status \"BROKEN\": expected a GameLift FleetStatus, one of ACTIVATING, ACTIVE, BUILDING, DELETING, DOWNLOADING, ERROR, EXPIRED, NEW, NOT_FOUND, TERMINATED, VALIDATING",
+            ),
+            (
+                "location_status = { ap-south-1 = \"ERROR\" }\n".to_string(),
+                "s.toml:6:21: field `fleet[0].location_status.ap-south-1`: \"ap-south-1\" is not a location of fleet fleet-a: expected one of us-west-2",
+            ),
+            (
+                "compute_type = \"ANYWHERE\"\n[fleet.capacity]\ndesired = 1\n".to_string(),
+                "s.toml:7:1: field `fleet[0].capacity`: ANYWHERE fleets have no managed instances: remove [fleet.capacity]",
+            ),
+        ] {
+            assert_eq!(parse(&format!("{FLEET}{extra}")).unwrap_err(), message, "{extra}");
+        }
+        assert_eq!(
+            parse("max_fleet_ids = 0\n").unwrap_err(),
+            "s.toml:1:17: field `max_fleet_ids`: invalid value 0: expected at least 1"
+        );
+        assert_eq!(
+            parse("[faults]\nfailing_operations = { DescribeFleetCapacity = \"Boom\" }\n").unwrap_err(),
+            "s.toml:2:22: field `faults.failing_operations`: unknown error \"Boom\" for DescribeFleetCapacity: expected one of ThrottlingException, AccessDeniedException, NotFoundException, InternalServiceException, UnauthorizedException"
+        );
+        assert!(parse("[faults]\nfailing_operations = { DescribeFleetCapacities = \"NotFoundException\" }\n")
+            .unwrap_err()
+            .contains("unknown operation \"DescribeFleetCapacities\": expected one of ListFleets, DescribeFleetAttributes, DescribeFleetLocationAttributes, DescribeGameSessions, DescribeGameSessionDetails, DescribeFleetEvents, DescribeFleetCapacity, DescribeFleetLocationCapacity, DescribeFleetUtilization, DescribeFleetLocationUtilization"));
     }
 
     #[test]

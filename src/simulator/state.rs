@@ -460,7 +460,15 @@ impl Fleet {
     /// the instances there, replacements are launched (if the fleet replaces at all); below,
     /// pending instances are cancelled, then idle running ones stopped, newest first: an
     /// instance hosting sessions is never stopped.
-    pub fn set_capacity(&mut self, ids: &mut Ids, location: u16, minimum: u32, maximum: u32, desired: u32, now: i64) {
+    pub fn set_capacity(
+        &mut self,
+        ids: &mut Ids,
+        location: u16,
+        minimum: u32,
+        maximum: u32,
+        desired: u32,
+        now: i64,
+    ) {
         self.capacity[location as usize] = LocationCapacity {
             minimum,
             maximum: Some(maximum),
@@ -723,7 +731,9 @@ impl World {
             capacity.maximum = spec.maximum.map(|maximum| maximum.max(desired));
             capacity.desired = desired;
             for _ in alive..desired {
-                fleet.hosts.launch(&mut self.ids, location, InstanceState::Running);
+                fleet
+                    .hosts
+                    .launch(&mut self.ids, location, InstanceState::Running);
             }
         }
         self.fleets.push(fleet);

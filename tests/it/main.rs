@@ -13,6 +13,7 @@ mod operator_kit;
 mod python_clients;
 mod reliability;
 mod simulator;
+mod simulator_capacity;
 mod soak;
 mod support;
 mod sweep_engine;
