@@ -373,10 +373,20 @@ impl Fleet {
 
     /// An instance with a free slot for a new session at `location`: the lowest-numbered running
     /// one, else a newly launched one (running at once, and DESIRED follows, as autoscaling
-    /// would) while the location is below MAXIMUM. None at MAXIMUM with every slot taken.
+    /// would) while the location is below MAXIMUM. None with every slot taken at MAXIMUM, or
+    /// while an instance is pending there: the capacity on its way is what the session would
+    /// get, and launching another one beside it would leave DESIRED higher after every reclaim.
     fn slot_for_new_session(&mut self, ids: &mut Ids, location: u16) -> Option<u32> {
         if let Some(index) = self.hosts.free_slot(location) {
             return Some(index);
+        }
+        let instances = &self.hosts.instances;
+        if self
+            .pending
+            .iter()
+            .any(|&(_, index)| instances[index as usize].location == location)
+        {
+            return None;
         }
         let alive = self.hosts.alive[location as usize];
         let capacity = &mut self.capacity[location as usize];

@@ -969,3 +969,46 @@ async fn failing_operations_fail_one_operation_and_leave_the_others() {
     assert!(err.as_service_error().unwrap().is_not_found_exception());
     client.describe_fleet_capacity().send().await.unwrap();
 }
+
+/// The built-in demo, for an hour: spot reclaims show as TERMINATING, then their replacements
+/// PENDING, then ACTIVE again; counts stay within the limits; the CONTAINER fleet counts its
+/// container groups; every fleet and location is ACTIVE.
+#[tokio::test]
+async fn demo_world_shows_reclaims_replacements_and_limits() {
+    let sim = Simulator::new(&gamelift_exporter::demo::scenario(), Clock::Manual);
+    let mut previous: BTreeMap<(String, String), CapacityRecord> = BTreeMap::new();
+    let (mut terminating, mut recoveries, mut container_locations) = (0, 0, BTreeSet::new());
+    for _ in 0..360 {
+        sim.advance(Duration::from_secs(10));
+        for r in sim.capacity() {
+            let key = (r.fleet_id.clone(), r.location.clone());
+            assert!(r.minimum <= r.desired && r.desired <= r.maximum, "{r:?}");
+            assert!(r.active + r.pending + r.terminating <= r.maximum, "{r:?}");
+            assert!(r.idle <= r.active, "{r:?}");
+            terminating += r.terminating;
+            if let Some(before) = previous.get(&key) {
+                if before.pending > r.pending && r.active > before.active {
+                    recoveries += 1;
+                }
+            }
+            if let Some(groups) = &r.container_groups {
+                assert_eq!(groups.active + groups.idle, r.active * 6, "{r:?}");
+                container_locations.insert(r.location.clone());
+            }
+            previous.insert(key, r);
+        }
+    }
+    eprintln!("demo hour: {terminating} instance-ticks TERMINATING, {recoveries} replacements ACTIVE");
+    assert!(terminating > 0, "spot reclaims show as TERMINATING");
+    assert!(recoveries > 0, "replacements go from PENDING to ACTIVE");
+    assert_eq!(
+        container_locations,
+        BTreeSet::from(["ap-northeast-1".to_string(), "us-west-2".to_string()])
+    );
+    for (fleet, locations) in sim.fleets() {
+        assert_eq!(sim.fleet_status(&fleet).as_deref(), Some("ACTIVE"));
+        for location in locations {
+            assert_eq!(sim.location_status(&fleet, &location).as_deref(), Some("ACTIVE"));
+        }
+    }
+}
