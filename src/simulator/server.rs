@@ -313,6 +313,39 @@ impl Simulator {
                     })
                     .collect(),
             )),
+            (Method::GET, "/_simulator/capacity") => json(serde_json::Value::Array(
+                self.capacity()
+                    .into_iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "FleetId": c.fleet_id, "Location": c.location,
+                            "InstanceCounts": {
+                                "DESIRED": c.desired, "MINIMUM": c.minimum, "MAXIMUM": c.maximum,
+                                "PENDING": c.pending, "ACTIVE": c.active, "IDLE": c.idle,
+                                "TERMINATING": c.terminating,
+                            },
+                            "GameServerContainerGroupCounts": c.container_groups.map(|g| serde_json::json!({
+                                "PENDING": g.pending, "ACTIVE": g.active, "IDLE": g.idle,
+                                "TERMINATING": g.terminating,
+                            })),
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::GET, "/_simulator/utilization") => json(serde_json::Value::Array(
+                self.utilization()
+                    .into_iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "FleetId": u.fleet_id, "Location": u.location,
+                            "ActiveServerProcessCount": u.active_server_processes,
+                            "ActiveGameSessionCount": u.active_game_sessions,
+                            "CurrentPlayerSessionCount": u.current_player_sessions,
+                            "MaximumPlayerSessionCount": u.maximum_player_sessions,
+                        })
+                    })
+                    .collect(),
+            )),
             (Method::POST, "/_simulator/interrupt") => {
                 const USAGE: &str = "expected /_simulator/interrupt?fleet=ID&location=LOC&instances=N";
                 let result = QueryParams::parse(&query, USAGE).and_then(|params| {

@@ -1012,3 +1012,56 @@ async fn demo_world_shows_reclaims_replacements_and_limits() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_endpoints_list_capacity_and_utilization() {
+    let sim = Simulator::start(&scenario(CAPACITY), Clock::Manual)
+        .await
+        .unwrap();
+    let address = sim.url.trim_start_matches("http://").to_string();
+    let get = |path: &str| {
+        let (status, _, body) = tokio::task::block_in_place(|| crate::support::http("GET", &address, path));
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let capacity: Vec<serde_json::Value> = sim
+        .capacity()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "FleetId": c.fleet_id, "Location": c.location,
+                "InstanceCounts": {
+                    "DESIRED": c.desired, "MINIMUM": c.minimum, "MAXIMUM": c.maximum,
+                    "PENDING": c.pending, "ACTIVE": c.active, "IDLE": c.idle, "TERMINATING": c.terminating,
+                },
+                "GameServerContainerGroupCounts": c.container_groups.as_ref().map(|g| serde_json::json!({
+                    "PENDING": g.pending, "ACTIVE": g.active, "IDLE": g.idle, "TERMINATING": g.terminating,
+                })),
+            })
+        })
+        .collect();
+    assert_eq!(get("/_simulator/capacity"), serde_json::Value::Array(capacity));
+    let utilization = get("/_simulator/utilization");
+    let rows = utilization.as_array().unwrap();
+    assert_eq!(rows.len(), sim.utilization().len());
+    for (row, u) in rows.iter().zip(sim.utilization()) {
+        assert_eq!(
+            (
+                row["FleetId"].as_str().unwrap(),
+                row["Location"].as_str().unwrap(),
+                row["ActiveServerProcessCount"].as_u64().unwrap() as u32,
+                row["ActiveGameSessionCount"].as_u64().unwrap() as u32,
+                row["CurrentPlayerSessionCount"].as_u64().unwrap() as u32,
+                row["MaximumPlayerSessionCount"].as_u64().unwrap() as u32,
+            ),
+            (
+                u.fleet_id.as_str(),
+                u.location.as_str(),
+                u.active_server_processes,
+                u.active_game_sessions,
+                u.current_player_sessions,
+                u.maximum_player_sessions
+            )
+        );
+    }
+}
