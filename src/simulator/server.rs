@@ -294,6 +294,11 @@ impl Simulator {
             return Err(DropConnection);
         }
         let mut inner = self.synced();
+        if let Some(code) = inner.faults.failing_operations.get(operation) {
+            let failure = ApiError::injected(code, operation, &inner.world.account_id);
+            drop(inner);
+            return error(failure);
+        }
         let now = Instant::now();
         if !limits::admit(
             &mut inner,
@@ -321,6 +326,7 @@ impl Simulator {
             region: region.as_deref(),
             account: &caller.account,
             max_page_size: inner.max_page_size,
+            max_fleet_ids: inner.max_fleet_ids,
             failing_fleets: &inner.faults.failing_fleets,
         };
         let result = ops::dispatch(&call, operation, &members);
@@ -373,6 +379,39 @@ impl Simulator {
                             "FleetId": e.fleet_id, "EventId": e.event_id, "ResourceId": e.resource_id,
                             "EventCode": e.event_code, "Message": e.message,
                             "EventTimeMs": e.event_time_ms, "Count": e.count,
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::GET, "/_simulator/capacity") => json(serde_json::Value::Array(
+                self.capacity()
+                    .into_iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "FleetId": c.fleet_id, "Location": c.location,
+                            "InstanceCounts": {
+                                "DESIRED": c.desired, "MINIMUM": c.minimum, "MAXIMUM": c.maximum,
+                                "PENDING": c.pending, "ACTIVE": c.active, "IDLE": c.idle,
+                                "TERMINATING": c.terminating,
+                            },
+                            "GameServerContainerGroupCounts": c.container_groups.map(|g| serde_json::json!({
+                                "PENDING": g.pending, "ACTIVE": g.active, "IDLE": g.idle,
+                                "TERMINATING": g.terminating,
+                            })),
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::GET, "/_simulator/utilization") => json(serde_json::Value::Array(
+                self.utilization()
+                    .into_iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "FleetId": u.fleet_id, "Location": u.location,
+                            "ActiveServerProcessCount": u.active_server_processes,
+                            "ActiveGameSessionCount": u.active_game_sessions,
+                            "CurrentPlayerSessionCount": u.current_player_sessions,
+                            "MaximumPlayerSessionCount": u.maximum_player_sessions,
                         })
                     })
                     .collect(),

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod bad_input;
+mod capacity;
 mod deploy;
 mod events;
 mod exporter;
@@ -19,6 +20,7 @@ mod python_clients;
 mod reliability;
 mod simulator;
 mod simulator_accounts;
+mod simulator_capacity;
 mod soak;
 mod support;
 mod sweep_engine;
