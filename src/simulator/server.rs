@@ -546,6 +546,18 @@ fn describe_params(members: &BTreeMap<String, Doc>) -> String {
             }
             (_, Doc::Str(s)) => format!("{s:?}"),
             (_, Doc::Int(i)) => i.to_string(),
+            // Lists of strings (FleetIds of the batched operations) as they were sent, so that
+            // tests can check which ids each batch carried; other lists by their length.
+            (_, Doc::List(items)) if items.iter().all(|i| matches!(i, Doc::Str(_))) => {
+                let ids: Vec<String> = items
+                    .iter()
+                    .map(|i| match i {
+                        Doc::Str(s) => format!("{s:?}"),
+                        _ => unreachable!("all strings"),
+                    })
+                    .collect();
+                format!("[{}]", ids.join(","))
+            }
             (_, Doc::List(items)) => format!("[{} items]", items.len()),
             (_, other) => format!("{other:?}"),
         };
