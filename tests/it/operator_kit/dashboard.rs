@@ -4,12 +4,14 @@
 
 use super::promql::{metric_names, parse_label_values, substitute, SUBSTITUTIONS};
 use super::rules::{kit_rules, Rule};
-use super::{read, CAPACITY_METRICS, DASHBOARD, EXPORTER_METRICS, RULES};
+use super::{read, CAPACITY_METRICS, DASHBOARD, EVENT_METRICS, EXPORTER_METRICS, RULES};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The row repeated per location with the fleets' capacity, utilization and status.
 const CAPACITY_ROW: &str = "Capacity: $location";
+/// The row of the placement and matchmaking events (read from SQS).
+const EVENTS_ROW: &str = "Placements and matchmaking";
 
 pub fn load_dashboard() -> Value {
     serde_json::from_str(&read(DASHBOARD)).unwrap_or_else(|e| panic!("{DASHBOARD}: invalid JSON: {e}"))
@@ -92,8 +94,12 @@ fn dashboard_is_structurally_sound() {
     let mut problems: Vec<String> = Vec::new();
     let rules = kit_rules();
     let recorded: BTreeSet<&str> = rules.iter().filter_map(|r| r.record.as_deref()).collect();
-    let known_metric =
-        |m: &str| EXPORTER_METRICS.contains(&m) || CAPACITY_METRICS.contains(&m) || recorded.contains(m);
+    let known_metric = |m: &str| {
+        EXPORTER_METRICS.contains(&m)
+            || CAPACITY_METRICS.contains(&m)
+            || EVENT_METRICS.contains(&m)
+            || recorded.contains(m)
+    };
 
     let schema = d["schemaVersion"].as_i64().unwrap_or(0);
     if schema < 36 {
@@ -158,6 +164,12 @@ fn dashboard_is_structurally_sound() {
         ("home_region", "gamelift_fleet_info", "home_region"),
         ("fleet", "gamelift_fleet_info", "fleet_id"),
         ("location", "gamelift_game_sessions", "location"),
+        ("queue", "gamelift_placements_total", "queue"),
+        (
+            "configuration",
+            "gamelift_matchmaking_events_total",
+            "configuration",
+        ),
     ];
     for (name, metric, label) in expected_vars {
         let Some(v) = var(name) else {
@@ -232,6 +244,7 @@ fn dashboard_is_structurally_sound() {
         "Occupancy",
         "Interruptions",
         "Fleet events",
+        EVENTS_ROW,
         "Fleets",
         "Exporter health",
     ] {
@@ -313,6 +326,7 @@ fn dashboard_is_structurally_sound() {
     }
 
     capacity_row_problems(&d, &rules, &mut problems);
+    events_row_problems(&d, &rules, &mut problems);
 
     assert!(problems.is_empty(), "{DASHBOARD}:\n{}", problems.join("\n"));
     println!(
@@ -393,5 +407,165 @@ fn capacity_row_problems(d: &Value, rules: &[Rule], problems: &mut Vec<String>) 
                 "{CAPACITY_ROW}: no panel selects the {metric} series at 1 (`== 1`)"
             ));
         }
+    }
+}
+
+/// Each target of `panels` as (where, expr).
+fn panel_exprs<'a>(panels: &[&'a Value]) -> Vec<(String, &'a str)> {
+    panels
+        .iter()
+        .flat_map(|p| {
+            p["targets"].as_array().into_iter().flatten().map(move |t| {
+                (
+                    format!(
+                        "panel {:?} target {}",
+                        p["title"].as_str().unwrap_or(""),
+                        t["refId"]
+                    ),
+                    t["expr"].as_str().unwrap_or(""),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Whether `expr` shows `metric`: uses it, or uses a recording rule that does.
+fn shows(rules: &[Rule], metric: &str, expr: &str) -> bool {
+    let used = metric_names(expr);
+    used.contains(metric)
+        || rules.iter().any(|r| {
+            r.record.as_deref().is_some_and(|rec| used.contains(rec))
+                && metric_names(&r.expr).contains(metric)
+        })
+}
+
+/// The placement and matchmaking row: a panel for every event metric (the histograms by their
+/// buckets), placement rate per queue and outcome, the failure ratio from the recording rule the
+/// alert mirrors, placement p50/p95/p99 and matchmaking p50/p95 from the histograms' buckets,
+/// the event age; queue and configuration series filtered by their variables.
+fn events_row_problems(d: &Value, rules: &[Rule], problems: &mut Vec<String>) {
+    let Some((_, panels)) = row_panels(d, EVENTS_ROW) else {
+        problems.push(format!("row {EVENTS_ROW:?} missing"));
+        return;
+    };
+    let exprs = panel_exprs(&panels);
+    // The histograms are shown by their buckets; their counts are the placements and tickets the
+    // rate panels show already.
+    for metric in EVENT_METRICS
+        .iter()
+        .filter(|m| !m.ends_with("_sum") && !m.ends_with("_count"))
+    {
+        if !exprs.iter().any(|(_, e)| shows(rules, metric, e)) {
+            problems.push(format!("{EVENTS_ROW}: no panel shows {metric}"));
+        }
+    }
+    let wanted: &[(&str, &[&str])] = &[
+        (
+            "placements per queue and outcome",
+            &["gamelift_placements_total", "by (queue, outcome)"],
+        ),
+        (
+            "the failed or timed-out share per queue",
+            &["queue:gamelift_placements_failed_or_timed_out:ratio15m"],
+        ),
+        (
+            "placement p50",
+            &[
+                "histogram_quantile(0.5,",
+                "gamelift_placement_duration_seconds_bucket",
+                "by (queue, le)",
+            ],
+        ),
+        (
+            "placement p95",
+            &[
+                "histogram_quantile(0.95,",
+                "gamelift_placement_duration_seconds_bucket",
+                "by (queue, le)",
+            ],
+        ),
+        (
+            "placement p99",
+            &[
+                "histogram_quantile(0.99,",
+                "gamelift_placement_duration_seconds_bucket",
+                "by (queue, le)",
+            ],
+        ),
+        (
+            "matchmaking p50",
+            &[
+                "histogram_quantile(0.5,",
+                "gamelift_matchmaking_duration_seconds_bucket",
+                "by (configuration, le)",
+            ],
+        ),
+        (
+            "matchmaking p95",
+            &[
+                "histogram_quantile(0.95,",
+                "gamelift_matchmaking_duration_seconds_bucket",
+                "by (configuration, le)",
+            ],
+        ),
+        ("the event age", &["gamelift_exporter_event_age_seconds"]),
+        (
+            "sessions started against placements (GameLiftEventsStalled)",
+            &["instance:gamelift_game_sessions_started:increase15m"],
+        ),
+    ];
+    for (what, parts) in wanted {
+        if !exprs.iter().any(|(_, e)| parts.iter().all(|p| e.contains(p))) {
+            problems.push(format!("{EVENTS_ROW}: no panel shows {what} ({parts:?})"));
+        }
+    }
+    // The latency panels show the fulfilled placements and succeeded tickets: a timed-out
+    // placement lasts the queue's timeout and would make the quantiles a constant.
+    for (origin, e) in &exprs {
+        if e.contains("histogram_quantile(")
+            && !(e.contains("outcome=\"fulfilled\"") || e.contains("outcome=\"succeeded\""))
+        {
+            problems.push(format!(
+                "{EVENTS_ROW}: {origin} mixes outcomes in a quantile: {e:?}"
+            ));
+        }
+        let by_queue = [
+            "gamelift_placements_total",
+            "gamelift_placement_duration_seconds_bucket",
+        ]
+        .iter()
+        .any(|m| metric_names(e).contains(*m))
+            && !e.contains("by (instance)");
+        if by_queue && !e.contains("queue=~\"$queue\"") {
+            problems.push(format!(
+                "{EVENTS_ROW}: {origin} does not select queue=~\"$queue\": {e:?}"
+            ));
+        }
+        let by_configuration = metric_names(e)
+            .iter()
+            .any(|m| m.starts_with("gamelift_matchmaking_"));
+        if by_configuration && !e.contains("configuration=~\"$configuration\"") {
+            problems.push(format!(
+                "{EVENTS_ROW}: {origin} does not select configuration=~\"$configuration\": {e:?}"
+            ));
+        }
+    }
+    // The ratio panel's dashed line is the alert's threshold.
+    let ratio = panels.iter().find(|p| {
+        p["targets"].as_array().into_iter().flatten().any(|t| {
+            t["expr"]
+                .as_str()
+                .is_some_and(|e| e.contains("queue:gamelift_placements_failed_or_timed_out:ratio15m"))
+        })
+    });
+    let steps = ratio.map(|p| p["fieldConfig"]["defaults"]["thresholds"]["steps"].clone());
+    if !steps
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|s| s["value"] == 0.1))
+    {
+        problems.push(format!(
+            "{EVENTS_ROW}: the ratio panel has no threshold at 0.1 (GameLiftPlacementFailureRatioHigh): {steps:?}"
+        ));
     }
 }

@@ -1,7 +1,8 @@
 //! Checks of the operator kit: the Prometheus rules and their unit tests ([`rules`]), the Grafana
-//! dashboard ([`dashboard`]), the systemd units ([`systemd`]), and an end-to-end run of a real
-//! Prometheus scraping the exporter in demo mode that evaluates every dashboard and rule
-//! expression ([`prometheus`]). [`promql`] holds the few PromQL text helpers they share.
+//! dashboard ([`dashboard`]), the systemd units ([`systemd`]), the README's setup of the placement
+//! and matchmaking events ([`readme_events`]), and an end-to-end run of a real Prometheus scraping
+//! the exporter in demo mode that evaluates every dashboard and rule expression ([`prometheus`]).
+//! [`promql`] holds the few PromQL text helpers they share.
 //!
 //! External tools: `promtool` and `prometheus` (Debian package `prometheus`), `systemd-analyze`
 //! (package `systemd`), found through [`support::require_tool_at`]: without them a test prints
@@ -10,6 +11,7 @@
 mod dashboard;
 mod prometheus;
 mod promql;
+mod readme_events;
 mod rules;
 mod systemd;
 
@@ -25,7 +27,8 @@ const DASHBOARD: &str = "grafana/gamelift-exporter.json";
 const JOB: &str = "gamelift-exporter";
 
 /// Metric names of the exporter's contract. Every metric the dashboard and the rules use must be
-/// one of these, one of [`CAPACITY_METRICS`], or a recording rule of the rules file.
+/// one of these, one of [`CAPACITY_METRICS`] or [`EVENT_METRICS`], or a recording rule of the rules
+/// file.
 const EXPORTER_METRICS: &[&str] = &[
     "gamelift_game_sessions",
     "gamelift_game_session_players",
@@ -65,6 +68,33 @@ const CAPACITY_METRICS: &[&str] = &[
     "gamelift_fleet_status",
     "gamelift_fleet_location_status",
 ];
+
+/// The metrics of the placement and matchmaking events the exporter reads from SQS (issue 14): the
+/// dashboard's row "Placements and matchmaking" and the placement alerts use them. The `queue` and
+/// `configuration` series exist at 0 from discovery, every outcome of a queue included.
+const EVENT_METRICS: &[&str] = &[
+    "gamelift_placements_total",
+    "gamelift_placement_duration_seconds_bucket",
+    "gamelift_placement_duration_seconds_sum",
+    "gamelift_placement_duration_seconds_count",
+    "gamelift_placed_player_sessions_total",
+    "gamelift_matchmaking_events_total",
+    "gamelift_matchmaking_duration_seconds_bucket",
+    "gamelift_matchmaking_duration_seconds_sum",
+    "gamelift_matchmaking_duration_seconds_count",
+    "gamelift_exporter_events_received_total",
+    "gamelift_exporter_events_rejected_total",
+    "gamelift_exporter_event_age_seconds",
+];
+
+/// `gamelift_placements_total{outcome}` and `gamelift_placement_duration_seconds{outcome}`.
+const PLACEMENT_OUTCOMES: &[&str] = &["fulfilled", "failed", "timed_out", "cancelled"];
+/// The finite buckets (`le`) of `gamelift_placement_duration_seconds`, in seconds.
+const PLACEMENT_BUCKETS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+/// `gamelift_matchmaking_duration_seconds{outcome}`.
+const MATCHMAKING_OUTCOMES: &[&str] = &["succeeded", "timed_out", "cancelled", "failed"];
+/// The finite buckets of `gamelift_matchmaking_duration_seconds`, in seconds.
+const MATCHMAKING_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0];
 
 fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

@@ -4,9 +4,12 @@
 //! and panels take for granted (one status at 1 per state set, the join keys of the alerts).
 
 use super::dashboard::{dashboard_exprs, load_dashboard, variable_query};
-use super::promql::{comparison_operands, parse_label_values, substitute};
+use super::promql::{comparison_operands, metric_names, parse_label_values, substitute};
 use super::rules::kit_rules;
-use super::{repo_path, tool, JOB, RULES};
+use super::{
+    repo_path, tool, JOB, MATCHMAKING_BUCKETS, MATCHMAKING_OUTCOMES, PLACEMENT_BUCKETS, PLACEMENT_OUTCOMES,
+    RULES,
+};
 use crate::support::{self, Process};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -75,13 +78,19 @@ fn build_checks() -> Vec<Check> {
     for (origin, expr) in targets {
         // The failure counter has no series until the first failed request, so
         // an expression on it may be empty in a healthy demo unless it has an
-        // `or` fallback (the dashboard's has one, so this is a safety net).
-        let expect =
-            if expr.contains("gamelift_exporter_api_request_failures_total") && !expr.contains(" or ") {
-                Expect::Success
-            } else {
-                Expect::NonEmpty
-            };
+        // `or` fallback (the dashboard's has one, so this is a safety net). The
+        // rejected-events counter, likewise, until the first rejected message.
+        let may_be_empty = [
+            "gamelift_exporter_api_request_failures_total",
+            "gamelift_exporter_events_rejected_total",
+        ]
+        .iter()
+        .any(|m| metric_names(&expr).contains(*m));
+        let expect = if may_be_empty && !expr.contains(" or ") {
+            Expect::Success
+        } else {
+            Expect::NonEmpty
+        };
         checks.push(Check {
             origin,
             query: substitute(&expr),
@@ -145,7 +154,139 @@ fn build_checks() -> Vec<Check> {
         }
     }
     checks.extend(contract_checks());
+    checks.extend(event_checks());
     checks
+}
+
+/// A regex of the `le` values of a histogram with these finite buckets: `5` or `5.0`, and `+Inf`.
+fn le_regex(buckets: &[f64]) -> String {
+    let finite: Vec<String> = buckets
+        .iter()
+        .map(|b| format!("{b}").replace('.', "\\\\."))
+        .collect();
+    format!("({})(\\\\.0)?|\\\\+Inf", finite.join("|"))
+}
+
+/// What the placement row and alerts take for granted in the demo (the simulator places sessions
+/// through a queue, with FlexMatch, and serves the SQS operations the reader uses): non-zero
+/// placements, placement durations, placed player sessions, matchmaking tickets and events read
+/// within the test's two minutes (NonEmpty), and the series shapes of the metric contract: every
+/// queue with its four outcomes, every histogram with its buckets (Empty).
+fn event_checks() -> Vec<Check> {
+    let non_zero = [
+        (
+            "the demo counts fulfilled placements",
+            "sum by (job, instance, queue) (gamelift_placements_total{outcome=\"fulfilled\"}) > 0".to_string(),
+        ),
+        (
+            "the demo observes placement durations",
+            "sum by (job, instance, queue) (gamelift_placement_duration_seconds_count{outcome=\"fulfilled\"}) > 0".to_string(),
+        ),
+        (
+            "the demo counts placed player sessions",
+            "sum by (job, instance, queue, region) (gamelift_placed_player_sessions_total) > 0".to_string(),
+        ),
+        (
+            "the demo counts succeeded matchmaking tickets",
+            "sum by (job, instance, configuration) (gamelift_matchmaking_duration_seconds_count{outcome=\"succeeded\"}) > 0".to_string(),
+        ),
+        (
+            "the demo counts MatchmakingSucceeded events",
+            "sum by (job, instance, configuration) (gamelift_matchmaking_events_total{type=\"MatchmakingSucceeded\"}) > 0".to_string(),
+        ),
+        (
+            "the demo receives queue placement events",
+            "gamelift_exporter_events_received_total{detail_type=\"GameLift Queue Placement Event\"} > 0".to_string(),
+        ),
+        (
+            "the demo receives matchmaking events",
+            "gamelift_exporter_events_received_total{detail_type=\"GameLift Matchmaking Event\"} > 0".to_string(),
+        ),
+        (
+            "the demo publishes the event age",
+            "gamelift_exporter_event_age_seconds >= 0".to_string(),
+        ),
+    ];
+    let outcomes = |list: &[&str]| list.join("|");
+    let empty = [
+        (
+            "every queue has its four placement outcomes",
+            format!(
+                "count by (job, instance, queue) (gamelift_placements_total{{outcome=~\"{}\"}}) != {}",
+                outcomes(PLACEMENT_OUTCOMES),
+                PLACEMENT_OUTCOMES.len()
+            ),
+        ),
+        (
+            "no other placement outcome",
+            format!("gamelift_placements_total{{outcome!~\"{}\"}}", outcomes(PLACEMENT_OUTCOMES)),
+        ),
+        (
+            "every queue has a duration histogram per outcome",
+            format!(
+                "count by (job, instance, queue) (gamelift_placement_duration_seconds_count{{outcome=~\"{}\"}}) != {}",
+                outcomes(PLACEMENT_OUTCOMES),
+                PLACEMENT_OUTCOMES.len()
+            ),
+        ),
+        (
+            "the placement histograms have the contract's buckets",
+            format!(
+                "count by (job, instance, queue, outcome) (gamelift_placement_duration_seconds_bucket{{le=~\"{}\"}}) != {}",
+                le_regex(PLACEMENT_BUCKETS),
+                PLACEMENT_BUCKETS.len() + 1
+            ),
+        ),
+        (
+            "no other placement bucket",
+            format!(
+                "gamelift_placement_duration_seconds_bucket{{le!~\"{}\"}}",
+                le_regex(PLACEMENT_BUCKETS)
+            ),
+        ),
+        (
+            "every configuration has a duration histogram per outcome",
+            format!(
+                "count by (job, instance, configuration) (gamelift_matchmaking_duration_seconds_count{{outcome=~\"{}\"}}) != {}",
+                outcomes(MATCHMAKING_OUTCOMES),
+                MATCHMAKING_OUTCOMES.len()
+            ),
+        ),
+        (
+            "the matchmaking histograms have the contract's buckets",
+            format!(
+                "count by (job, instance, configuration, outcome) (gamelift_matchmaking_duration_seconds_bucket{{le=~\"{}\"}}) != {}",
+                le_regex(MATCHMAKING_BUCKETS),
+                MATCHMAKING_BUCKETS.len() + 1
+            ),
+        ),
+        (
+            "no other matchmaking bucket",
+            format!(
+                "gamelift_matchmaking_duration_seconds_bucket{{le!~\"{}\"}}",
+                le_regex(MATCHMAKING_BUCKETS)
+            ),
+        ),
+        // GameLiftEventsStalled joins the placements with the sessions per exporter.
+        (
+            "every exporter that counts placements has session series",
+            "group by (job, instance) (gamelift_placements_total) unless on (job, instance) gamelift_game_sessions{status=\"ACTIVE\"}".to_string(),
+        ),
+    ];
+    non_zero
+        .into_iter()
+        .map(|(what, query)| (what, query, Expect::NonEmpty))
+        .chain(
+            empty
+                .into_iter()
+                .map(|(what, query)| (what, query, Expect::Empty)),
+        )
+        .map(|(what, query, expect)| Check {
+            origin: format!("events: {what}"),
+            query,
+            expect,
+        })
+        .collect()
 }
 
 /// What the capacity alerts and panels take for granted in the exporter's capacity series: empty

@@ -12,6 +12,8 @@ pub const SUBSTITUTIONS: &[(&str, &str)] = &[
     ("$home_region", ".*"),
     ("$fleet", ".*"),
     ("$location", ".*"),
+    ("$queue", ".*"),
+    ("$configuration", ".*"),
 ];
 
 /// Splits an expression at its top-level comparison (`== != > < >= <=`) and

@@ -2,7 +2,7 @@
 //! tests: promtool accepts them and the tests pass; every alert is tested firing and silent, with
 //! its annotations; every alert on a counter stays silent across an exporter restart.
 
-use super::{describe, read, repo_path, run, tool, PROMETHEUS_EXAMPLE, RULES, RULE_TESTS};
+use super::{describe, read, repo_path, run, tool, PLACEMENT_BUCKETS, PROMETHEUS_EXAMPLE, RULES, RULE_TESTS};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -348,6 +348,121 @@ fn capacity_alerts_fit_the_capacity_series() {
         "GameLiftFleetError: {}",
         fleet.expr
     );
+}
+
+/// Whitespace-insensitive form of an expression, to find a recording rule's expression inside an
+/// alert's.
+fn squash(expr: &str) -> String {
+    expr.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The placement alerts match the metric contract and their recording rules: the failure ratio is
+/// (failed + timed_out) / all over the same window as its minimum volume; the latency alert reads
+/// the fulfilled placements only and its threshold is a bucket boundary of the histogram (so
+/// "p95 > threshold" means exactly "more than 5% took longer"), with a minimum volume too; the
+/// stall alert compares the placements counted with the sessions started (ACTIVE change + ended,
+/// not ended alone), per exporter. The recording rules the dashboard shows are the alerts' own
+/// terms, so a panel shows what the alert sees.
+#[test]
+fn placement_alerts_fit_the_event_metrics() {
+    let rules = kit_rules();
+    let get = |name: &str| {
+        rules
+            .iter()
+            .find(|r| r.name() == name)
+            .unwrap_or_else(|| panic!("{name} missing from {RULES}"))
+    };
+    let contains_rule = |alert: &Rule, record: &str| {
+        let inner = squash(&get(record).expr);
+        assert!(
+            squash(&alert.expr).contains(&inner),
+            "{}: does not contain the expression of {record} ({inner}): {}",
+            alert.name(),
+            alert.expr
+        );
+    };
+    let operands = |alert: &Rule| super::promql::comparison_operands(&alert.expr);
+    let number = |alert: &Rule, at: usize| -> f64 {
+        let ops = operands(alert);
+        ops.get(at)
+            .and_then(|o| o.parse().ok())
+            .unwrap_or_else(|| panic!("{}: operand {at} of {ops:?} is not a number", alert.name()))
+    };
+
+    let ratio = get("GameLiftPlacementFailureRatioHigh");
+    contains_rule(ratio, "queue:gamelift_placements_failed_or_timed_out:ratio15m");
+    contains_rule(ratio, "queue:gamelift_placements:increase15m");
+    assert!(
+        ratio.expr.contains("outcome=~\"failed|timed_out\"")
+            && ratio.expr.contains("by (job, instance, queue)"),
+        "{}",
+        ratio.expr
+    );
+    let (threshold, volume) = (number(ratio, 1), number(ratio, 3));
+    assert!((0.0..0.5).contains(&threshold), "ratio threshold {threshold}");
+    assert!(
+        volume * threshold >= 2.0,
+        "GameLiftPlacementFailureRatioHigh: {volume} placements x {threshold} lets a single failure page"
+    );
+    assert!(
+        for_minutes(ratio) >= 1,
+        "GameLiftPlacementFailureRatioHigh: no `for:`"
+    );
+
+    let latency = get("GameLiftPlacementLatencyHigh");
+    let expr = squash(&latency.expr);
+    for part in [
+        "histogram_quantile(0.95,",
+        "rate(gamelift_placement_duration_seconds_bucket{outcome=\"fulfilled\"}[15m])",
+        "by (job, instance, queue, le)",
+        "increase(gamelift_placement_duration_seconds_count{outcome=\"fulfilled\"}[15m])",
+    ] {
+        assert!(
+            expr.contains(part),
+            "GameLiftPlacementLatencyHigh lacks {part}: {expr}"
+        );
+    }
+    let seconds = number(latency, 1);
+    assert!(
+        PLACEMENT_BUCKETS.contains(&seconds),
+        "GameLiftPlacementLatencyHigh: threshold {seconds}s is not a bucket boundary of {PLACEMENT_BUCKETS:?}"
+    );
+    assert!(
+        number(latency, 3) >= 20.0,
+        "GameLiftPlacementLatencyHigh: volume below 20"
+    );
+    assert!(
+        for_minutes(latency) >= 1,
+        "GameLiftPlacementLatencyHigh: no `for:`"
+    );
+    let p95 = squash(&get("queue_outcome:gamelift_placement_duration_seconds:p95_15m").expr);
+    assert!(
+        p95.contains("histogram_quantile(0.95,")
+            && p95.contains("gamelift_placement_duration_seconds_bucket[15m]"),
+        "{p95}"
+    );
+
+    let stalled = get("GameLiftEventsStalled");
+    contains_rule(stalled, "instance:gamelift_game_sessions_started:increase15m");
+    let started = squash(&get("instance:gamelift_game_sessions_started:increase15m").expr);
+    for part in [
+        "delta(gamelift_game_sessions{status=\"ACTIVE\"}[15m])",
+        "increase(gamelift_game_sessions_ended_total[15m])",
+        "by (job, instance)",
+    ] {
+        assert!(started.contains(part), "sessions started lacks {part}: {started}");
+    }
+    assert!(
+        squash(&stalled.expr)
+            .contains("sum by (job, instance) (increase(gamelift_placements_total[15m])) == 0"),
+        "{}",
+        stalled.expr
+    );
+    assert!(
+        number(stalled, 1) >= 5.0,
+        "GameLiftEventsStalled: fewer than 5 sessions"
+    );
+    assert!(for_minutes(stalled) >= 1, "GameLiftEventsStalled: no `for:`");
 }
 
 #[test]
