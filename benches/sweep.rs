@@ -758,6 +758,84 @@ fn capacity_cycle(world: &World, interval_seconds: u64) -> BTreeMap<String, usiz
     }
 }
 
+/// What one account-Region's default budgets hold, computed and measured.
+struct QuotaRow {
+    fleets: usize,
+    computed_seconds: f64,
+    published_seconds: f64,
+    measured_seconds: f64,
+}
+
+/// The default budgets, 30x faster: the arithmetic is linear, so a 2 s interval with every rate
+/// 30x shows what the defaults do at 60 s (aws.max_requests_per_second 5 -> 150, aws.quota_share
+/// 0.25 -> 7.5, sweep.history_budget_share 0.25 as it is).
+const QUOTA_SCALE: f64 = 30.0;
+
+/// `fleets` small fleets (fewer than a page per live status) in one account-Region at the
+/// default budgets, scaled: the interval the arithmetic says, the one the exporter publishes,
+/// and the one its live passes keep (from the simulator's request log).
+fn quota_row(fleets: usize) -> QuotaRow {
+    let mut toml = String::from("seed = 3\n[faults]\nrate_limits = {}\n");
+    let ids: Vec<String> = (0..fleets).map(fleet_id).collect();
+    for id in &ids {
+        toml.push_str(&format!(
+            "\n[[fleet]]\nid = \"{id}\"\nname = \"quota\"\ntype = \"ON_DEMAND\"\nhome_region = \"us-west-2\"\n[fleet.sessions]\nactive = 5\n"
+        ));
+    }
+    let world = World {
+        toml,
+        total: 5 * fleets,
+        live: 5 * fleets,
+        fleets: ids.clone(),
+        live_minimum: fleets,
+        expected_dgs: 3 * fleets,
+    };
+    let sim = Sim::start(&world);
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let config = temp_path("exporter-quota.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nmax_requests_per_second = {}\nquota_share = {}\nmax_attempts = 1\n[sweep]\ninterval = \"{}s\"\nhistory_interval = \"1h\"\ndiscovery_interval = \"1h\"\ncapacity_interval = \"1h\"\n",
+            sim.url(),
+            5.0 * QUOTA_SCALE,
+            0.25 * QUOTA_SCALE,
+            60.0 / QUOTA_SCALE
+        ),
+    )
+    .unwrap();
+    let exporter = ExporterProcess::start(
+        &["--config", config.to_str().unwrap(), "--log-level", "warn"],
+        &address,
+    );
+    // Live calls per round: 3 DescribeGameSessions and 1 DescribeFleetEvents per fleet. The
+    // overall cap leaves 300 - 0.25 x 300 to live passes (full passes may take their share of
+    // DescribeGameSessions, which has the whole cap): 4 x fleets / (0.75 x cap) seconds, in
+    // whole ms, and never below sweep.interval.
+    let needed = (4.0 * fleets as f64) / (5.0 * QUOTA_SCALE * 0.75);
+    let computed_seconds = ((needed * 1000.0).ceil() / 1000.0).max(60.0 / QUOTA_SCALE);
+    std::thread::sleep(Duration::from_secs(4));
+    let from = sim.requests().len();
+    let window = Duration::from_secs(8);
+    std::thread::sleep(window);
+    let log = sim.requests();
+    let published_seconds = metrics(&exporter.address)
+        .get("gamelift_exporter_effective_interval_seconds{account=\"default\",region=\"us-west-2\"}")
+        .copied()
+        .unwrap_or(f64::NAN);
+    // Live passes started in the window, over all fleets: each fleet keeps one per interval.
+    let passes = log[from..].iter().filter(|r| r.first_active_page).count();
+    let measured_seconds = window.as_secs_f64() * fleets as f64 / passes.max(1) as f64;
+    drop(exporter);
+    QuotaRow {
+        fleets,
+        computed_seconds,
+        published_seconds,
+        measured_seconds,
+    }
+}
+
 /// Reclaims one instance of a SPOT fleet right after one of its live passes, then waits for its
 /// interruption counter to move by the sessions ended, and counts the fleet's live passes from
 /// the interruption to the pass that counted it (the one whose lookups came last).
@@ -1107,6 +1185,8 @@ fn main() {
         history.push((factor, round, w.expected_dgs, w.live_minimum));
     }
 
+    eprintln!("running one account-Region at the default budgets...");
+    let quota: Vec<QuotaRow> = [56, 60].into_iter().map(quota_row).collect();
     eprintln!("running capacity cycles...");
     let capacity = capacity_cycle(&world(sizes[0].1, 0), load.interval_seconds);
     let eligible = FLEETS.len();
@@ -1117,6 +1197,18 @@ fn main() {
 
     println!("\nmachine: {}\n", machine());
     print_table(&rows);
+    println!("\none account-Region at the default budgets (5/s overall, 25% of each operation's quota, 25% of DescribeGameSessions left to full passes), small fleets (fewer than page_size sessions per live status), run 30x faster:");
+    for row in &quota {
+        println!(
+            "- {} fleets: interval computed {:.3} s, published {:.3} s, kept {:.3} s (x30: {:.1} s at the default sweep.interval of 60 s)",
+            row.fleets,
+            row.computed_seconds,
+            row.published_seconds,
+            row.measured_seconds,
+            row.published_seconds * QUOTA_SCALE
+        );
+    }
+    println!("  so the default share of one account-Region sweeps 56 such fleets every 60 s (4 calls each of the 225 the budgets leave to live passes per minute), or one fleet of up to 22,200 live sessions (222 pages of 100 + 3 calls)");
     println!(
         "\ncalls per capacity cycle ({eligible} fleets, {remote} remote locations, batch {batch}): {}; {} in all",
         capacity
@@ -1166,6 +1258,16 @@ fn main() {
                 row.label, row.interruption.counted, row.interruption.ended, row.interruption.passes
             ),
             row.interruption.counted == row.interruption.ended as f64 && row.interruption.passes == 1,
+        ));
+    }
+    for row in &quota {
+        checks.push((
+            format!(
+                "{} small fleets at the default budgets: published interval = computed {:.3} s (got {:.3} s), kept within 15% ({:.3} s)",
+                row.fleets, row.computed_seconds, row.published_seconds, row.measured_seconds
+            ),
+            (row.published_seconds - row.computed_seconds).abs() < 1e-9
+                && (row.measured_seconds / row.computed_seconds - 1.0).abs() < 0.15,
         ));
     }
     let batches = eligible.div_ceil(batch);
