@@ -191,18 +191,24 @@ external_id = "gle-staging"
 #[tokio::test]
 async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
     use gamelift_exporter::config::{AccountConfig, FleetFilter};
-    let account = |name: &str, role: Option<&str>, external_id: Option<&str>, regions: &[&str]| AccountConfig {
-        name: name.to_string(),
-        regions: regions.iter().map(|r| r.to_string()).collect(),
-        role_arn: role.map(str::to_string),
-        external_id: external_id.map(str::to_string),
-        session_name: "gamelift-exporter".to_string(),
-        fleets: FleetFilter::default(),
-    };
+    let account =
+        |name: &str, role: Option<&str>, external_id: Option<&str>, regions: &[&str]| AccountConfig {
+            name: name.to_string(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            role_arn: role.map(str::to_string),
+            external_id: external_id.map(str::to_string),
+            session_name: "gamelift-exporter".to_string(),
+            fleets: FleetFilter::default(),
+        };
     let h = Harness::start(&two_accounts(), |c| {
         c.accounts = vec![
             account("prod", None, None, &["us-west-2", "eu-west-1"]),
-            account("staging", Some(STAGING_ROLE), Some("gle-staging"), &["us-west-2", "eu-west-1"]),
+            account(
+                "staging",
+                Some(STAGING_ROLE),
+                Some("gle-staging"),
+                &["us-west-2", "eu-west-1"],
+            ),
             account(
                 "broken",
                 Some("arn:aws:iam::333333333333:role/not-there"),
@@ -214,7 +220,10 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
     .await;
     let report = h.exporter.sweep_once().await;
     assert_eq!(report.fleets_failed, 0);
-    assert_eq!(report.fleets_ok, 8, "four fleets in each of the two working accounts");
+    assert_eq!(
+        report.fleets_ok, 8,
+        "four fleets in each of the two working accounts"
+    );
     let (_, metrics) = h.scrape().await;
 
     // Every session number is exact, for both accounts' fleets.
@@ -241,8 +250,15 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
             .iter()
             .filter(|r| r.account == id && r.operation != "AssumeRole")
             .count() as f64;
-        let counted = total(&metrics, "gamelift_exporter_api_requests_total", &[("account", name)]);
-        assert_eq!(counted, seen, "{name}: requests counted as the simulator saw them");
+        let counted = total(
+            &metrics,
+            "gamelift_exporter_api_requests_total",
+            &[("account", name)],
+        );
+        assert_eq!(
+            counted, seen,
+            "{name}: requests counted as the simulator saw them"
+        );
         assert!(seen > 0.0);
     }
     assert!(!requests.iter().any(|r| r.account == "333333333333"));
@@ -267,7 +283,11 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
         )] >= 1.0
     );
     assert_eq!(
-        total(&metrics, "gamelift_exporter_api_requests_total", &[("account", "broken")]),
+        total(
+            &metrics,
+            "gamelift_exporter_api_requests_total",
+            &[("account", "broken")]
+        ),
         0.0,
         "without credentials no GameLift request leaves"
     );

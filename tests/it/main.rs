@@ -18,6 +18,7 @@ mod python_clients;
 mod reliability;
 mod simulator;
 mod simulator_accounts;
+mod simulator_events;
 mod soak;
 mod support;
 mod sweep_engine;
