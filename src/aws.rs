@@ -483,6 +483,22 @@ fn error_code(error: &aws_smithy_runtime_api::client::interceptors::context::Err
     {
         return e.code();
     }
+    if let Some(e) = error.downcast_ref::<describe_game_session_queues::DescribeGameSessionQueuesError>() {
+        return e.code();
+    }
+    if let Some(e) =
+        error.downcast_ref::<describe_matchmaking_configurations::DescribeMatchmakingConfigurationsError>()
+    {
+        return e.code();
+    }
+    if let Some(e) = error.downcast_ref::<aws_sdk_sqs::operation::receive_message::ReceiveMessageError>() {
+        return aws_sdk_sqs::error::ProvideErrorMetadata::code(e);
+    }
+    if let Some(e) =
+        error.downcast_ref::<aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchError>()
+    {
+        return aws_sdk_sqs::error::ProvideErrorMetadata::code(e);
+    }
     None
 }
 
@@ -631,6 +647,60 @@ pub struct ClientSettings<'a> {
     pub credentials: Option<Credentials>,
 }
 
+/// The SDK settings of one account in one Region: the source credentials (static, a profile
+/// or the default chain), and for an account with a role, that role assumed through STS.
+pub async fn sdk_config(
+    settings: &ClientSettings<'_>,
+    account: &AccountConfig,
+    region: &str,
+    endpoint_url: Option<&str>,
+) -> aws_config::SdkConfig {
+    let config = settings.aws;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+    if let Some(profile) = &config.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(credentials) = &settings.credentials {
+        loader = loader.credentials_provider(credentials.clone());
+    }
+    let sdk = loader.load().await;
+    let Some(role) = &account.role_arn else {
+        return sdk;
+    };
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.clone())
+        .session_name(account.session_name.clone())
+        .region(Region::new(region.to_string()))
+        .configure(&sdk);
+    if let Some(id) = &account.external_id {
+        builder = builder.external_id(id.clone());
+    }
+    let watched = WatchedCredentials {
+        inner: builder.build().await,
+        account: account.name.clone(),
+        region: region.to_string(),
+        health: settings.health.clone(),
+        metrics: settings.metrics.clone(),
+    };
+    sdk.into_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            watched,
+        ))
+        .build()
+}
+
+/// The interceptor that counts every attempt of an SDK client (GameLift's or SQS's) in
+/// `gamelift_exporter_api_requests_total` and `..._failures_total`.
+pub fn attempt_counter(metrics: &ApiMetrics, account: &str, region: &str) -> impl Intercept + 'static {
+    AttemptCounter {
+        metrics: metrics.clone(),
+        account: account.to_string(),
+        region: region.to_string(),
+    }
+}
+
 /// Builds one client per account and Region with its budgets, timeouts, the attempt counter,
 /// and, for an account with a role, credentials assumed through STS from the source ones.
 pub async fn clients(settings: &ClientSettings<'_>, accounts: &[AccountConfig]) -> Vec<RegionClient> {
@@ -638,40 +708,7 @@ pub async fn clients(settings: &ClientSettings<'_>, accounts: &[AccountConfig]) 
     let mut out = Vec::new();
     for account in accounts {
         for region in &account.regions {
-            let mut loader =
-                aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone()));
-            if let Some(profile) = &config.profile {
-                loader = loader.profile_name(profile);
-            }
-            if let Some(url) = &config.endpoint_url {
-                loader = loader.endpoint_url(url);
-            }
-            if let Some(credentials) = &settings.credentials {
-                loader = loader.credentials_provider(credentials.clone());
-            }
-            let mut sdk = loader.load().await;
-            if let Some(role) = &account.role_arn {
-                let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-                    .session_name(account.session_name.clone())
-                    .region(Region::new(region.clone()))
-                    .configure(&sdk);
-                if let Some(id) = &account.external_id {
-                    builder = builder.external_id(id.clone());
-                }
-                let watched = WatchedCredentials {
-                    inner: builder.build().await,
-                    account: account.name.clone(),
-                    region: region.clone(),
-                    health: settings.health.clone(),
-                    metrics: settings.metrics.clone(),
-                };
-                sdk = sdk
-                    .into_builder()
-                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                        watched,
-                    ))
-                    .build();
-            }
+            let sdk = sdk_config(settings, account, region, config.endpoint_url.as_deref()).await;
             let gamelift = aws_sdk_gamelift::config::Builder::from(&sdk)
                 // The exporter retries itself (RegionClient::call), so that every attempt is paced.
                 .retry_config(RetryConfig::disabled())

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 /// AWS's default rate quotas (requests per second, per account and Region) of the operations
 /// the exporter calls, from the GameLift Servers API limits page. `DescribeGameSessions` also
 /// has resource-level (per fleet) throttling, which has no published rate.
-pub const AWS_RATES: [(&str, f64); 10] = [
+pub const AWS_RATES: [(&str, f64); 12] = [
     ("DescribeGameSessions", 20.0),
     ("DescribeGameSessionDetails", 30.0),
     ("DescribeFleetEvents", 30.0),
@@ -35,6 +35,8 @@ pub const AWS_RATES: [(&str, f64); 10] = [
     ("DescribeFleetUtilization", 30.0),
     ("DescribeFleetLocationUtilization", 30.0),
     ("ListFleets", 30.0),
+    ("DescribeGameSessionQueues", 30.0),
+    ("DescribeMatchmakingConfigurations", 30.0),
 ];
 
 /// The `operation` label of the overall cap's series.

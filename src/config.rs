@@ -26,9 +26,106 @@ pub struct Config {
     pub sweep: SweepConfig,
     pub state: StateConfig,
     pub fleets: FleetFilter,
+    /// Placement and matchmaking events from an SQS queue; none: not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsConfig>,
     /// Several AWS accounts in one process; none means one account, `[aws]`'s credentials.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountConfig>,
+}
+
+/// `[events]`: the SQS queue that GameLift's queue placement and FlexMatch events reach
+/// (EventBridge rule -> SQS, or SNS -> SQS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    #[serde(deserialize_with = "queue_url")]
+    pub sqs_queue_url: String,
+    /// The queue's Region; by default the one in the queue URL (`sqs.<region>.amazonaws.com`),
+    /// else `[aws]`'s.
+    #[serde(default, deserialize_with = "region", skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The `[[accounts]]` entry whose credentials read the queue (its role, if it has one); by
+    /// default the default credential chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Where to send SQS requests; by default AWS, or the queue URL's own host when it is not an
+    /// AWS one (a local SQS such as moto or the simulator).
+    #[serde(
+        default,
+        deserialize_with = "endpoint_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub endpoint_url: Option<String>,
+    /// Long-polling wait of each ReceiveMessage (0s to 20s).
+    #[serde(
+        default = "default_wait_time",
+        deserialize_with = "wait_time",
+        serialize_with = "duration::serde_text::serialize"
+    )]
+    pub wait_time: Duration,
+    /// How long event ids are remembered to drop SQS's redeliveries (kept in `state.path`).
+    #[serde(
+        default = "default_dedup_window",
+        deserialize_with = "positive_duration",
+        serialize_with = "duration::serde_text::serialize"
+    )]
+    pub dedup_window: Duration,
+}
+
+fn default_wait_time() -> Duration {
+    Duration::from_secs(20)
+}
+
+fn default_dedup_window() -> Duration {
+    Duration::from_secs(6 * 3600)
+}
+
+fn wait_time<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    let value = duration::parse(&text).map_err(custom)?;
+    if value > Duration::from_secs(20) {
+        return Err(custom(format!(
+            "invalid wait time {text:?}: SQS long polling waits 0s to 20s"
+        )));
+    }
+    Ok(value)
+}
+
+fn queue_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    let path = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(_, path)| path);
+    match path {
+        Some(path) if path.split('/').filter(|p| !p.is_empty()).count() == 2 => Ok(text),
+        _ => Err(custom(format!(
+            "invalid queue URL {text:?}: expected https://sqs.<region>.amazonaws.com/<account id>/<queue name>"
+        ))),
+    }
+}
+
+impl EventsConfig {
+    /// The queue's Region, from the URL's host when it names one.
+    pub fn url_region(&self) -> Option<String> {
+        let host = self.sqs_queue_url.split("://").nth(1)?.split('/').next()?;
+        let region = host.strip_prefix("sqs.")?.split('.').next()?;
+        (host.contains(".amazonaws.com") && !region.is_empty()).then(|| region.to_string())
+    }
+
+    /// The endpoint to send SQS requests to: the configured one, else the queue URL's host when
+    /// it is not AWS's.
+    pub fn effective_endpoint(&self) -> Option<String> {
+        if let Some(url) = &self.endpoint_url {
+            return Some(url.clone());
+        }
+        let (scheme, rest) = self.sqs_queue_url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        (!host.ends_with(".amazonaws.com") && !host.ends_with(".amazonaws.com.cn"))
+            .then(|| format!("{scheme}://{host}"))
+    }
 }
 
 /// One AWS account to sweep (`[[accounts]]`).
@@ -709,6 +806,21 @@ impl Config {
                 ));
             }
         }
+        if let Some(events) = &self.events {
+            if let Some(account) = &events.account {
+                if !self.accounts.iter().any(|a| &a.name == account) {
+                    let section = text.find("[events]").unwrap_or(0);
+                    let start = text[section..].find("account").map_or(section, |at| section + at);
+                    return Err(FileError::at_span(
+                        path,
+                        text,
+                        start..start,
+                        "events.account",
+                        format!("no [[accounts]] entry is named {account:?}"),
+                    ));
+                }
+            }
+        }
         let base = std::path::absolute(path.parent().unwrap_or(Path::new("")))
             .unwrap_or_else(|_| path.parent().unwrap_or(Path::new("")).to_path_buf());
         for file in [&mut self.server.web_config_file, &mut self.state.path] {
@@ -745,6 +857,9 @@ impl Config {
         let mut unset = Vec::new();
         if self.server.web_config_file.is_none() {
             unset.push("server.web_config_file (no TLS, no basic auth)");
+        }
+        if self.events.is_none() {
+            unset.push("events (no placement or matchmaking events are read)");
         }
         if self.aws.home_regions().is_empty() {
             unset.push("aws.region and aws.regions (the Region of the default AWS chain)");

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// The operations the exporter calls (label values of `gamelift_exporter_api_requests_total`,
 /// which exist at 0 from the start).
-pub const OPERATIONS: [&str; 10] = [
+pub const OPERATIONS: [&str; 12] = [
     "ListFleets",
     "DescribeFleetAttributes",
     "DescribeFleetLocationAttributes",
@@ -24,6 +24,8 @@ pub const OPERATIONS: [&str; 10] = [
     "DescribeFleetLocationCapacity",
     "DescribeFleetUtilization",
     "DescribeFleetLocationUtilization",
+    "DescribeGameSessionQueues",
+    "DescribeMatchmakingConfigurations",
 ];
 
 /// Fleet ids per DescribeFleetAttributes call.
@@ -160,6 +162,65 @@ pub async fn discover(
     }
     fleets.sort_by(|a, b| a.fleet_id.cmp(&b.fleet_id));
     Ok(fleets)
+}
+
+/// Names of game session queues and of matchmaking configurations.
+pub type EventSources = (Vec<String>, Vec<String>);
+
+/// The names of the Region's game session queues and matchmaking configurations (for
+/// `[events]`: their series exist at 0 before their first event).
+pub async fn event_sources(client: &RegionClient, page_size: u32) -> Result<EventSources, DiscoveryError> {
+    // Both operations cap Limit lower than the session listings do.
+    let limit = page_size.min(10) as i32;
+    let mut queues = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .call(Lane::Live, "DescribeGameSessionQueues", || {
+                client
+                    .client
+                    .describe_game_session_queues()
+                    .limit(limit)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| failure("DescribeGameSessionQueues", e))?;
+        queues.extend(
+            page.game_session_queues()
+                .iter()
+                .filter_map(|q| q.name().map(str::to_string)),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut configurations = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .call(Lane::Live, "DescribeMatchmakingConfigurations", || {
+                client
+                    .client
+                    .describe_matchmaking_configurations()
+                    .limit(limit)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| failure("DescribeMatchmakingConfigurations", e))?;
+        configurations.extend(
+            page.configurations()
+                .iter()
+                .filter_map(|c| c.name().map(str::to_string)),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok((queues, configurations))
 }
 
 /// A fleet as DescribeFleetAttributes describes it, home Region as its only location so far.

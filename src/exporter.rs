@@ -23,6 +23,9 @@ fn now_ms() -> i64 {
 
 /// A change is rendered after this pause, so that fleets finishing together render once.
 const RENDER_DEBOUNCE: Duration = Duration::from_millis(20);
+/// First and largest wait after a failed read of the events queue.
+const EVENTS_BACKOFF: Duration = Duration::from_secs(1);
+const EVENTS_BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// How often the state file is written when something changed.
 const STATE_WRITE_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -93,6 +96,8 @@ pub struct Exporter {
     /// The last state-file error logged, so that a lasting problem is logged once.
     state_error: std::sync::Mutex<Option<String>>,
     engine: tokio::sync::Mutex<Engine>,
+    /// The `[events]` queue's client, built on first use and when `[events]` changes.
+    events_reader: tokio::sync::Mutex<Option<crate::sqs::EventReader>>,
 }
 
 impl Exporter {
@@ -146,7 +151,9 @@ impl Exporter {
                 built_from: None,
                 workers: BTreeMap::new(),
             }),
+            events_reader: tokio::sync::Mutex::new(None),
         });
+        exporter.store.set_events(config.events.is_some());
         {
             let mut engine = exporter.engine.lock().await;
             exporter.build_workers(&mut engine, &config).await?;
@@ -243,6 +250,7 @@ impl Exporter {
         let new = Arc::new(new);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
         *self.web.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(web);
+        self.store.set_events(new.events.is_some());
         self.config_changes.send_replace(new);
         self.store.invalidate();
         tracing::info!("configuration reloaded");
@@ -374,6 +382,7 @@ impl Exporter {
         let mut engine = self.engine.lock().await;
         let renderer = tokio::spawn(self.clone().render_on_change(shutdown.clone()));
         let writer = tokio::spawn(self.clone().write_state_periodically(shutdown.clone()));
+        let events = tokio::spawn(self.clone().run_events(shutdown.clone()));
         let mut changes = self.config_changes.subscribe();
         loop {
             let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -416,7 +425,87 @@ impl Exporter {
         }
         let _ = renderer.await;
         let _ = writer.await;
+        let _ = events.await;
         self.save_state();
+    }
+
+    /// Reads the `[events]` queue once (one long poll of up to `wait`): counts the messages,
+    /// publishes the counts, writes the state file, then deletes them. The daemon calls it in
+    /// a loop ([`Exporter::run_events`]); tests call it to read at a known moment.
+    pub async fn read_events_once(&self, wait: Duration) -> Result<crate::sqs::ReadReport, String> {
+        let config = self.config();
+        let Some(events) = config.events.clone() else {
+            return Err("no [events] section in the config".to_string());
+        };
+        let reader = {
+            let mut built = self.events_reader.lock().await;
+            if built.as_ref().is_none_or(|r| r.built_from != events) {
+                let reader = crate::sqs::EventReader::new(
+                    &config,
+                    &self.api,
+                    &self.health,
+                    self.options.credentials.clone(),
+                )
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+                *built = Some(reader);
+            }
+            built.clone().expect("just built")
+        };
+        let window_ms = events.dedup_window.as_millis() as i64;
+        let stale_after = config.sweep.stale_after.as_millis() as i64;
+        reader
+            .read_once(wait, async |batch| {
+                let counts = self.store.apply_events(batch, window_ms);
+                // Published: rendered (a second time when new series had to show their 0
+                // first), then the counted ids written to the state file.
+                for _ in 0..100 {
+                    self.store.render(stale_after);
+                    if self.store.events_published() {
+                        break;
+                    }
+                    tokio::time::sleep(RENDER_DEBOUNCE).await;
+                }
+                self.save_state();
+                counts
+            })
+            .await
+    }
+
+    /// Reads the `[events]` queue until `shutdown`, whenever `[events]` is configured. A failed
+    /// read is logged and retried after a backoff (1 s doubling to a minute); the sweeps go on.
+    pub async fn run_events(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut changes = self.config_changes.subscribe();
+        let mut backoff = EVENTS_BACKOFF;
+        loop {
+            let Some(events) = self.config().events.clone() else {
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+                continue;
+            };
+            let result = tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                result = self.read_events_once(events.wait_time) => result,
+            };
+            match result {
+                Ok(report) => {
+                    backoff = EVENTS_BACKOFF;
+                    if report.messages > 0 {
+                        tracing::debug!(?report, "events read");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?backoff, "cannot read the events queue; sweeps go on");
+                    tokio::select! {
+                        _ = shutdown.wait_for(|s| *s) => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(EVENTS_BACKOFF_MAX);
+                }
+            }
+        }
     }
 
     /// Renders the fleet metrics shortly after every change and when a fleet turns stale, so

@@ -22,6 +22,8 @@
 //! - [`aggregate`]: what a pass computes from sessions (counts, players, occupancy).
 //! - [`store`]: every fleet's published state, counters and interruption ledger.
 //! - [`metrics`]: the store rendered to exposition text.
+//! - [`events`]: placement and matchmaking events read off SQS: parsing, counting, dedup.
+//! - [`sqs`]: the `[events]` reader: long polls, counts, publishes, saves, then deletes.
 //! - [`statefile`]: `state.path`, what survives a restart.
 //! - [`exporter`]: the config in force, reloads, and the workers tied together.
 //! - [`http`]: `/metrics`, `/`, `/-/healthy`, `/-/ready`, `/-/reload` on hyper.
@@ -39,12 +41,14 @@ pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod duration;
+pub mod events;
 pub mod exporter;
 pub mod http;
 pub mod metrics;
 pub mod quota;
 pub mod scheduler;
 pub mod simulator;
+pub mod sqs;
 pub mod statefile;
 pub mod store;
 pub mod sweep;

@@ -440,6 +440,123 @@ pub fn render(
     (out, valid_until)
 }
 
+/// Appends the placement and matchmaking event families.
+pub fn render_events(events: &crate::events::EventCounts, out: &mut String) {
+    use crate::events::{MATCHMAKING_BUCKETS, PLACEMENT_BUCKETS};
+    let split = |key: &str| -> Vec<String> { key.split('\u{1f}').map(str::to_string).collect() };
+    let counter = |name: &'static str,
+                   labels: &'static [&'static str],
+                   help: &str,
+                   map: &BTreeMap<String, crate::events::Series<u64>>|
+     -> Family {
+        let mut family = Family::new(name, "counter", labels, help);
+        for (key, series) in map {
+            let values = split(key);
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            family.set(&values, series.value as f64);
+        }
+        family
+    };
+    let read = "since the exporter started, from the events read off the SQS queue ([events]); each event counts once (ids remembered for events.dedup_window, across restarts with state.path)";
+    let mut families = vec![
+        counter(
+            "gamelift_placements_total",
+            &["queue", "outcome"],
+            &format!("Game session placements that ended, by queue and outcome (fulfilled, failed, timed_out, cancelled), {read}. Queues found by discovery (DescribeGameSessionQueues) exist at 0."),
+            &events.placements,
+        ),
+        counter(
+            "gamelift_placed_player_sessions_total",
+            &["queue", "region"],
+            &format!("Player sessions placed by fulfilled placements, by queue and game session Region, {read}."),
+            &events.placed_players,
+        ),
+        counter(
+            "gamelift_matchmaking_events_total",
+            &["configuration", "type"],
+            &format!("FlexMatch events by matchmaking configuration and event type, {read}. Configurations found by discovery (DescribeMatchmakingConfigurations) exist at 0."),
+            &events.matchmaking,
+        ),
+        counter(
+            "gamelift_exporter_events_received_total",
+            &["detail_type"],
+            &format!("Events counted, by EventBridge detail-type, {read}."),
+            &events.received,
+        ),
+        counter(
+            "gamelift_exporter_events_rejected_total",
+            &["reason"],
+            "Messages read off the SQS queue and not counted, by reason: malformed, unknown_detail_type, unknown_type, duplicate (an event already counted, redelivered). Each is deleted from the queue, never retried forever.",
+            &events.rejected,
+        ),
+    ];
+    let mut age = Family::new(
+        "gamelift_exporter_event_age_seconds",
+        "gauge",
+        &[],
+        "Age of the newest event read so far when it was read (its EventBridge time to the read), in seconds: how far behind the queue delivers.",
+    );
+    if let Some(seconds) = events.newest_age_seconds {
+        age.set(&[], seconds);
+    }
+    families.push(age);
+    for family in &families {
+        family.write(out);
+    }
+    write_histogram(
+        out,
+        "gamelift_placement_duration_seconds",
+        &["queue", "outcome"],
+        &format!("Placement time (endTime - startTime) by queue and outcome, {read}."),
+        &PLACEMENT_BUCKETS,
+        &events.placement_seconds,
+    );
+    write_histogram(
+        out,
+        "gamelift_matchmaking_duration_seconds",
+        &["configuration", "outcome"],
+        &format!("Matchmaking time per ticket (from its startTime to the event that ended it: succeeded, timed_out, cancelled, failed), by configuration, {read}."),
+        &MATCHMAKING_BUCKETS,
+        &events.matchmaking_seconds,
+    );
+}
+
+fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &[&str],
+    help: &str,
+    bounds: &[f64],
+    map: &BTreeMap<String, crate::events::Series<crate::events::Histogram>>,
+) {
+    if map.is_empty() {
+        return;
+    }
+    let escape = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (key, series) in map {
+        let pairs: Vec<String> = labels
+            .iter()
+            .zip(key.split('\u{1f}'))
+            .map(|(l, v)| format!("{l}=\"{}\"", escape(v)))
+            .collect();
+        let pairs = pairs.join(",");
+        let mut cumulative = 0;
+        for (i, bound) in bounds.iter().enumerate() {
+            cumulative += series.value.buckets.get(i).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{pairs},le=\"{}\"}} {cumulative}",
+                number(*bound)
+            );
+        }
+        let _ = writeln!(out, "{name}_bucket{{{pairs},le=\"+Inf\"}} {}", series.value.count);
+        let _ = writeln!(out, "{name}_sum{{{pairs}}} {}", number(series.value.sum));
+        let _ = writeln!(out, "{name}_count{{{pairs}}} {}", series.value.count);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

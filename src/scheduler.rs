@@ -71,7 +71,11 @@ impl FleetSlot {
 /// What a finished task hands back.
 #[derive(Debug)]
 pub enum Done {
-    Discovery(Result<Vec<Fleet>, DiscoveryError>),
+    Discovery(
+        Result<Vec<Fleet>, DiscoveryError>,
+        /// Queues and matchmaking configurations, when `[events]` is on.
+        Option<Result<discovery::EventSources, DiscoveryError>>,
+    ),
     Live {
         fleet_id: String,
         tracker: LiveTracker,
@@ -235,8 +239,15 @@ impl RegionWorker {
         let filter = self.filters(config);
         let page_size = config.sweep.page_size;
         self.filter = Some(filter.clone());
+        let with_events = config.events.is_some();
         self.spawn(TaskKind::Discovery, async move {
-            Done::Discovery(discovery::discover(&client, &filter, page_size).await)
+            let fleets = discovery::discover(&client, &filter, page_size).await;
+            let sources = if with_events {
+                Some(discovery::event_sources(&client, page_size).await)
+            } else {
+                None
+            };
+            Done::Discovery(fleets, sources)
         });
     }
 
@@ -432,8 +443,17 @@ impl RegionWorker {
     fn finish(&mut self, done: Done, config: &Config, ctx: &Context) {
         let now = Instant::now();
         match done {
-            Done::Discovery(result) => {
+            Done::Discovery(result, sources) => {
                 self.discovering = false;
+                match sources {
+                    Some(Ok((queues, configurations))) => {
+                        ctx.store.ensure_event_sources(&queues, &configurations)
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(account = %self.client.account, region = %self.client.region, reason = %error.reason, %error, "cannot list game session queues or matchmaking configurations; their event series appear with their first event");
+                    }
+                    None => {}
+                }
                 match result {
                     Ok(fleets) => {
                         ctx.health

@@ -25,6 +25,10 @@ pub struct SavedState {
     pub counting_since_ms: i64,
     pub saved_at_ms: i64,
     pub fleets: BTreeMap<String, SavedFleet>,
+    /// Ids of placement and matchmaking events already counted, with when (epoch ms), so that
+    /// SQS redelivering one after a restart does not count it twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events_seen: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -120,6 +124,7 @@ mod tests {
                     baseline_done: true,
                 },
             )]),
+            events_seen: vec![("event-1".to_string(), 1_900)],
         };
         save(&path, &state).unwrap();
         assert_eq!(load(&path), Ok(Some(state)));

@@ -13,6 +13,7 @@
 use crate::aggregate::{HistoryTotals, LiveTotals};
 use crate::capacity::{CapacityOutcome, LocationCapacity, LocationUtilization};
 use crate::discovery::Fleet;
+use crate::events::{EventCounts, Rejected, SeenIds};
 use crate::scheduler::scope_key;
 use crate::statefile::{SavedFleet, SavedState};
 use crate::tracking::{EventCursor, WATCHED_EVENT_CODES};
@@ -275,6 +276,10 @@ struct Inner {
     /// a fleet that left discovery, in case it comes back.
     dormant: HashMap<String, SavedFleet>,
     regions: BTreeMap<String, RegionStatus>,
+    /// Placement and matchmaking events, when `[events]` is configured.
+    events: Option<EventCounts>,
+    /// Event ids already counted (kept whether or not `[events]` is on now, for the state file).
+    seen: SeenIds,
     /// Bumped by every change; the renderer and the state writer compare it with what they did.
     version: u64,
     state_version: u64,
@@ -322,6 +327,8 @@ impl Store {
                 fleets: BTreeMap::new(),
                 dormant: restored.into_iter().collect(),
                 regions: BTreeMap::new(),
+                events: None,
+                seen: SeenIds::default(),
                 version: 1,
                 state_version: 0,
             }),
@@ -332,7 +339,83 @@ impl Store {
 
     /// Restores a store from a state file's contents.
     pub fn restore(saved: SavedState) -> Store {
-        Store::new(saved.counting_since_ms, saved.fleets)
+        let store = Store::new(saved.counting_since_ms, saved.fleets);
+        store.lock().seen = SeenIds::from_saved(saved.events_seen);
+        store
+    }
+
+    /// Turns the event series on (their zeros published from now on) or off.
+    pub fn set_events(&self, enabled: bool) {
+        let mut inner = self.lock();
+        if enabled == inner.events.is_some() {
+            return;
+        }
+        inner.events = enabled.then(EventCounts::new);
+        self.touched(inner);
+    }
+
+    /// Queues and matchmaking configurations found by discovery: their series exist at 0.
+    pub fn ensure_event_sources(&self, queues: &[String], configurations: &[String]) {
+        let mut inner = self.lock();
+        let Some(events) = inner.events.as_mut() else {
+            return;
+        };
+        let before = events.clone();
+        for queue in queues {
+            events.ensure_queue(queue);
+        }
+        for configuration in configurations {
+            events.ensure_configuration(configuration);
+        }
+        if *events != before {
+            self.touched(inner);
+        }
+    }
+
+    /// Counts a batch of read messages in one step: each event whose id was not seen within
+    /// `window_ms`, each rejected message by its reason. Returns (counted, duplicates,
+    /// rejected). Nothing is counted when `[events]` is off.
+    pub fn apply_events(
+        &self,
+        batch: &[Result<crate::events::Event, Rejected>],
+        window_ms: i64,
+    ) -> (usize, usize, usize) {
+        let now = now_ms();
+        let mut inner = self.lock();
+        let Inner { events, seen, .. } = &mut *inner;
+        let Some(events) = events.as_mut() else {
+            return (0, 0, 0);
+        };
+        seen.expire(now - window_ms);
+        let (mut counted, mut duplicates, mut rejected) = (0, 0, 0);
+        for message in batch {
+            match message {
+                Ok(event) if seen.contains(&event.id) => {
+                    events.ensure_source(event);
+                    events.reject("duplicate");
+                    duplicates += 1;
+                }
+                Ok(event) => {
+                    events.count(event, now);
+                    seen.insert(event.id.clone(), now);
+                    counted += 1;
+                }
+                Err(reason) => {
+                    events.reject(reason.reason);
+                    rejected += 1;
+                }
+            }
+        }
+        self.touched(inner);
+        (counted, duplicates, rejected)
+    }
+
+    /// Whether the latest render shows every event counted so far (none waits for its
+    /// series' first 0 to be published).
+    pub fn events_published(&self) -> bool {
+        let inner = self.lock();
+        let rendered = self.rendered.read().unwrap_or_else(|p| p.into_inner()).version;
+        rendered == inner.version && inner.events.as_ref().is_none_or(|e| !e.has_pending())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -567,13 +650,27 @@ impl Store {
             }
         }
         let mut inner = self.lock();
-        let (text, valid_until_ms) = crate::metrics::render(&inner.fleets, now, stale_after_ms);
+        if let Some(events) = inner.events.as_mut() {
+            events.flush();
+        }
+        let (mut text, valid_until_ms) = crate::metrics::render(&inner.fleets, now, stale_after_ms);
         for record in inner.fleets.values_mut() {
             record.interruptions.mark_rendered();
             record.ended.mark_rendered();
             record.events.mark_rendered();
         }
+        let mut rerender = false;
+        if let Some(events) = inner.events.as_mut() {
+            crate::metrics::render_events(events, &mut text);
+            events.mark_rendered();
+            rerender = events.has_pending();
+        }
         let version = inner.version;
+        if rerender {
+            // Counts wait for the zeros just rendered: render again at once.
+            inner.version += 1;
+            self.changed.notify_one();
+        }
         drop(inner);
         let compressed = gzip(text.as_bytes());
         *self.rendered.write().unwrap_or_else(|p| p.into_inner()) = Rendered {
@@ -633,6 +730,7 @@ impl Store {
             counting_since_ms: inner.since_ms,
             saved_at_ms: now,
             fleets,
+            events_seen: inner.seen.saved(),
         };
         Some((inner.version, state))
     }

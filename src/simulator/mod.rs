@@ -1,9 +1,10 @@
 //! A wire-faithful Amazon GameLift simulator: the stand-in for AWS in tests, demo and benchmarks.
 //!
-//! It answers the operations the exporter uses, and DescribeGameSessionDetails and
-//! DescribeFleetEvents, over both protocols real clients speak (Smithy RPC v2 CBOR for
+//! It answers the operations the exporter uses, DescribeGameSessionDetails, DescribeFleetEvents
+//! and the fleet capacity and utilization operations, over both protocols real clients speak (Smithy RPC v2 CBOR for
 //! `aws-sdk-gamelift`, AWS JSON 1.1 for boto3 and the AWS CLI), evolves a seeded world of fleets,
-//! instances, sessions and fleet events on a controllable clock, injects faults, and records
+//! instances (with their capacity limits and replacements), sessions and fleet events on a
+//! controllable clock, injects faults, and records
 //! every request so tests can count API calls and compute expected metrics on their own.
 //!
 //! Layout: [`scenario`] (the TOML input), [`state`] (sessions and evolution), [`ops`] (operations
@@ -30,7 +31,7 @@ pub mod wire;
 pub use accounts::{AccountSpec, RoleSpec};
 pub use limits::AWS_RATE_LIMITS;
 pub use placements::{EventsDelivery, MatchmakingSpec, QueueSpec};
-pub use scenario::{Faults, FleetSpec, Scenario};
+pub use scenario::{CapacitySpec, Faults, FleetSpec, Scenario};
 pub use server::serve;
 
 use rng::Rng;
@@ -97,6 +98,53 @@ pub struct EventRecord {
     pub count: Option<i64>,
 }
 
+/// Game server container groups of a CONTAINER fleet location, by state
+/// (`GameServerContainerGroupCounts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerGroupCounts {
+    pub pending: u32,
+    pub active: u32,
+    pub idle: u32,
+    pub terminating: u32,
+}
+
+/// One fleet location's capacity as DescribeFleetCapacity / DescribeFleetLocationCapacity
+/// report it: the limits, and the instances by state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityRecord {
+    pub fleet_id: String,
+    pub location: String,
+    pub desired: u32,
+    pub minimum: u32,
+    pub maximum: u32,
+    /// Replacement instances not running yet.
+    pub pending: u32,
+    /// Running instances.
+    pub active: u32,
+    /// Running instances hosting no live session (a subset of `active`).
+    pub idle: u32,
+    /// Instances in their spot reclaim notice.
+    pub terminating: u32,
+    /// CONTAINER fleets only.
+    pub container_groups: Option<ContainerGroupCounts>,
+}
+
+/// One fleet location's utilization as DescribeFleetUtilization /
+/// DescribeFleetLocationUtilization report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UtilizationRecord {
+    pub fleet_id: String,
+    pub location: String,
+    /// One game-server process per slot of each running instance.
+    pub active_server_processes: u32,
+    /// ACTIVE and ACTIVATING sessions.
+    pub active_game_sessions: u32,
+    /// Players in those sessions.
+    pub current_player_sessions: u32,
+    /// The sum of their player limits.
+    pub maximum_player_sessions: u32,
+}
+
 fn event_record(fleet: &state::Fleet, event: &state::Event) -> EventRecord {
     EventRecord {
         fleet_id: fleet.spec.id.clone(),
@@ -141,6 +189,7 @@ impl TokenBucket {
 struct Inner {
     world: World,
     max_page_size: u32,
+    max_fleet_ids: u32,
     clock: Clock,
     manual_offset_ms: i64,
     started: Instant,
@@ -166,6 +215,7 @@ impl Simulator {
         let inner = Inner {
             world,
             max_page_size: scenario.max_page_size,
+            max_fleet_ids: scenario.max_fleet_ids,
             clock,
             manual_offset_ms: 0,
             started: Instant::now(),
@@ -337,6 +387,116 @@ impl Simulator {
         out
     }
 
+    /// Capacity of every EC2 and CONTAINER fleet at every location, as the capacity operations
+    /// report it, sorted by (fleet id, location).
+    pub fn capacity(&self) -> Vec<CapacityRecord> {
+        let inner = self.synced();
+        let mut out = Vec::new();
+        for fleet in inner.world.fleets.iter().filter(|f| f.has_managed_capacity()) {
+            for (index, location) in fleet.locations.iter().enumerate() {
+                let index = index as u16;
+                let counts = fleet.instance_counts(index);
+                let capacity = &fleet.capacity[index as usize];
+                out.push(CapacityRecord {
+                    fleet_id: fleet.spec.id.clone(),
+                    location: location.clone(),
+                    desired: capacity.desired,
+                    minimum: capacity.minimum,
+                    maximum: fleet.maximum(index),
+                    pending: counts.pending,
+                    active: counts.active,
+                    idle: counts.idle,
+                    terminating: counts.terminating,
+                    container_groups: fleet.container_groups(index),
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.fleet_id, &a.location).cmp(&(&b.fleet_id, &b.location)));
+        out
+    }
+
+    /// Utilization of every fleet at every location (DescribeFleetLocationUtilization answers
+    /// for EC2, ANYWHERE and CONTAINER fleets alike), sorted by (fleet id, location).
+    pub fn utilization(&self) -> Vec<UtilizationRecord> {
+        let inner = self.synced();
+        let mut out = Vec::new();
+        for fleet in &inner.world.fleets {
+            for (index, location) in fleet.locations.iter().enumerate() {
+                let u = fleet.utilization(index as u16);
+                out.push(UtilizationRecord {
+                    fleet_id: fleet.spec.id.clone(),
+                    location: location.clone(),
+                    active_server_processes: u.active_server_processes,
+                    active_game_sessions: u.active_game_sessions,
+                    current_player_sessions: u.current_player_sessions,
+                    maximum_player_sessions: u.maximum_player_sessions,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.fleet_id, &a.location).cmp(&(&b.fleet_id, &b.location)));
+        out
+    }
+
+    /// A fleet's `Status` (None for an unknown fleet).
+    pub fn fleet_status(&self, fleet_id: &str) -> Option<String> {
+        self.lock().world.fleet(fleet_id).map(|f| f.status.to_string())
+    }
+
+    /// Sets a fleet's `Status`. Panics on an unknown fleet or a value that is not a GameLift
+    /// `FleetStatus`: a test asking for either has a bug that a silent no-op would hide.
+    pub fn set_fleet_status(&self, fleet_id: &str, status: &str) {
+        let status = valid_status(status);
+        let mut inner = self.lock();
+        let fleet = inner
+            .world
+            .fleet_mut(fleet_id)
+            .unwrap_or_else(|| panic!("set_fleet_status: no fleet {fleet_id}"));
+        fleet.status = status;
+    }
+
+    /// A location's `LocationState.Status` (None for an unknown fleet or location).
+    pub fn location_status(&self, fleet_id: &str, location: &str) -> Option<String> {
+        let inner = self.lock();
+        let fleet = inner.world.fleet(fleet_id)?;
+        let index = fleet.location_index(location)?;
+        Some(fleet.capacity[index as usize].status.to_string())
+    }
+
+    /// Sets a location's `LocationState.Status`. Panics like [`Simulator::set_fleet_status`].
+    pub fn set_location_status(&self, fleet_id: &str, location: &str, status: &str) {
+        let status = valid_status(status);
+        let mut inner = self.lock();
+        let fleet = inner
+            .world
+            .fleet_mut(fleet_id)
+            .unwrap_or_else(|| panic!("set_location_status: no fleet {fleet_id}"));
+        let index = fleet
+            .location_index(location)
+            .unwrap_or_else(|| panic!("set_location_status: fleet {fleet_id} has no location {location}"));
+        fleet.capacity[index as usize].status = status;
+    }
+
+    /// Sets a location's MINIMUM, MAXIMUM and DESIRED, as UpdateFleetCapacity would, at once:
+    /// above the instances there, replacements are launched as PENDING (unless the fleet's
+    /// `replace_interrupted` is false); below, pending instances are cancelled, then idle ones
+    /// stopped. Panics on an unknown fleet or location, or unless minimum <= desired <= maximum.
+    pub fn set_capacity(&self, fleet_id: &str, location: &str, minimum: u32, maximum: u32, desired: u32) {
+        let result = self
+            .synced()
+            .world
+            .set_capacity(fleet_id, location, minimum, maximum, desired);
+        if let Err(message) = result {
+            panic!("set_capacity: {message}");
+        }
+    }
+
+    /// Sets how many fleet ids DescribeFleetCapacity and DescribeFleetUtilization take in one
+    /// request (the scenario's `max_fleet_ids`).
+    pub fn set_max_fleet_ids(&self, n: u32) {
+        assert!(n > 0, "set_max_fleet_ids: at least 1");
+        self.lock().max_fleet_ids = n;
+    }
+
     /// Fleet ids with their locations (home Region first).
     pub fn fleets(&self) -> Vec<(String, Vec<String>)> {
         self.synced()
@@ -379,6 +539,16 @@ impl Simulator {
             _stop: stop,
         })
     }
+}
+
+/// The interned `FleetStatus`, or a panic naming the valid ones.
+fn valid_status(status: &str) -> &'static str {
+    scenario::fleet_status(status).unwrap_or_else(|| {
+        panic!(
+            "unknown status {status:?}: expected a GameLift FleetStatus, one of {}",
+            scenario::FLEET_STATUSES.join(", ")
+        )
+    })
 }
 
 impl Inner {

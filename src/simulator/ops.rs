@@ -49,6 +49,32 @@ impl ApiError {
             message: message.into(),
         }
     }
+    /// What IAM answers when no policy allows the operation (HTTP 400, as AWS sends it).
+    pub fn access_denied(operation: &str, account_id: &str) -> Self {
+        ApiError {
+            code: "AccessDeniedException",
+            status: 400,
+            message: format!(
+                "User: arn:aws:iam::{account_id}:user/gamelift-exporter is not authorized to perform: gamelift:{operation} because no identity-based policy allows the gamelift:{operation} action"
+            ),
+        }
+    }
+    /// The injected failure `code` (one of the scenario's FAILURE_CODES) for `operation`.
+    pub fn injected(code: &str, operation: &str, account_id: &str) -> Self {
+        match code {
+            "ThrottlingException" => ApiError::throttled(),
+            "AccessDeniedException" => ApiError::access_denied(operation, account_id),
+            "NotFoundException" => ApiError::not_found(format!(
+                "{operation}: the requested resource was not found (injected)."
+            )),
+            "UnauthorizedException" => ApiError::unauthorized(format!(
+                "{operation}: the client is not authorized to perform this request (injected)."
+            )),
+            _ => ApiError::internal(format!(
+                "{operation}: an internal service error occurred (injected)."
+            )),
+        }
+    }
     pub fn unknown_operation(operation: &str) -> Self {
         ApiError {
             code: "UnknownOperationException",
@@ -76,11 +102,13 @@ pub struct Call<'a> {
     /// The account the request is attributed to: it sees only its own fleets.
     pub account: &'a str,
     pub max_page_size: u32,
+    /// Most fleet ids DescribeFleetCapacity and DescribeFleetUtilization take in one request.
+    pub max_fleet_ids: u32,
     pub failing_fleets: &'a [String],
 }
 
 /// The operations [`dispatch`] knows.
-pub const OPERATION_NAMES: [&str; 6] = super::scenario::OPERATIONS;
+pub const OPERATION_NAMES: [&str; 10] = super::scenario::OPERATIONS;
 
 pub fn dispatch(call: &Call, operation: &str, input: &BTreeMap<String, Doc>) -> Result<Doc, ApiError> {
     let input = Input(input);
@@ -91,6 +119,10 @@ pub fn dispatch(call: &Call, operation: &str, input: &BTreeMap<String, Doc>) -> 
         "DescribeGameSessions" => describe_game_sessions(call, &input),
         "DescribeGameSessionDetails" => describe_game_session_details(call, &input),
         "DescribeFleetEvents" => describe_fleet_events(call, &input),
+        "DescribeFleetCapacity" => describe_fleets(call, &input, &CAPACITY),
+        "DescribeFleetUtilization" => describe_fleets(call, &input, &UTILIZATION),
+        "DescribeFleetLocationCapacity" => describe_fleet_location(call, &input, &CAPACITY),
+        "DescribeFleetLocationUtilization" => describe_fleet_location(call, &input, &UTILIZATION),
         other => super::placements::dispatch(call, other, &input)
             .unwrap_or_else(|| Err(ApiError::unknown_operation(other))),
     }
@@ -205,7 +237,7 @@ fn fleet_attributes(fleet: &Fleet) -> Doc {
         ("Description", Doc::Str(format!("Simulated fleet {}", spec.name))),
         ("Name", Doc::Str(spec.name.clone())),
         ("CreationTime", Doc::Timestamp(fleet.creation_ms)),
-        ("Status", Doc::Str("ACTIVE".into())),
+        ("Status", Doc::Str(fleet.status.into())),
         (
             "BuildId",
             Doc::Str(format!("build-{}", &spec.id["fleet-".len()..])),
@@ -269,12 +301,15 @@ fn describe_fleet_location_attributes(call: &Call, input: &Input) -> Result<Doc,
         .skip(start)
         .take(limit)
         .map(|location| {
+            let index = fleet
+                .location_index(location)
+                .expect("one of the fleet's locations");
             map([
                 (
                     "LocationState",
                     map([
                         ("Location", Doc::Str((*location).clone())),
-                        ("Status", Doc::Str("ACTIVE".into())),
+                        ("Status", Doc::Str(fleet.capacity[index as usize].status.into())),
                     ]),
                 ),
                 ("StoppedActions", Doc::List(Vec::new())),
@@ -573,4 +608,175 @@ fn describe_fleet_events(call: &Call, input: &Input) -> Result<Doc, ApiError> {
         Doc::Null
     };
     Ok(map([("Events", Doc::List(page)), ("NextToken", next)]))
+}
+
+/// What one of the capacity or utilization operations reports, and for which fleets.
+struct FleetReport {
+    /// The batched operation (home Region, a list of fleets)...
+    batched: &'static str,
+    /// ...and its one-location form.
+    located: &'static str,
+    /// Member of both answers: a list in the batched one, a single object in the located one.
+    member: &'static str,
+    /// The fleet types the batched operation answers for, as the API reference lists them.
+    batched_applies: fn(&Fleet) -> bool,
+    /// The fleet types the one-location form answers for.
+    located_applies: fn(&Fleet) -> bool,
+    /// Those types, for the message refusing others.
+    located_types: &'static str,
+    doc: fn(&Fleet, u16) -> Doc,
+}
+
+/// DescribeFleetCapacity and DescribeFleetLocationCapacity: EC2 and CONTAINER fleets.
+const CAPACITY: FleetReport = FleetReport {
+    batched: "DescribeFleetCapacity",
+    located: "DescribeFleetLocationCapacity",
+    member: "FleetCapacity",
+    batched_applies: Fleet::has_managed_capacity,
+    located_applies: Fleet::has_managed_capacity,
+    located_types: "EC2 and CONTAINER",
+    doc: capacity_doc,
+};
+
+/// DescribeFleetUtilization (EC2 and CONTAINER) and DescribeFleetLocationUtilization (EC2,
+/// ANYWHERE and CONTAINER), as the current API reference (botocore's model) lists them.
+const UTILIZATION: FleetReport = FleetReport {
+    batched: "DescribeFleetUtilization",
+    located: "DescribeFleetLocationUtilization",
+    member: "FleetUtilization",
+    batched_applies: Fleet::has_managed_capacity,
+    located_applies: |_| true,
+    located_types: "EC2, ANYWHERE and CONTAINER",
+    doc: utilization_doc,
+};
+
+fn count(value: u32) -> Doc {
+    Doc::Int(i64::from(value))
+}
+
+pub fn capacity_doc(fleet: &Fleet, location: u16) -> Doc {
+    let counts = fleet.instance_counts(location);
+    let capacity = &fleet.capacity[location as usize];
+    let groups = fleet.container_groups(location).map_or(Doc::Null, |groups| {
+        map([
+            ("PENDING", count(groups.pending)),
+            ("ACTIVE", count(groups.active)),
+            ("IDLE", count(groups.idle)),
+            ("TERMINATING", count(groups.terminating)),
+        ])
+    });
+    map([
+        ("FleetId", Doc::Str(fleet.spec.id.clone())),
+        ("FleetArn", Doc::Str(fleet.arn.clone())),
+        ("InstanceType", Doc::Str("c5.large".into())),
+        (
+            "InstanceCounts",
+            map([
+                ("DESIRED", count(capacity.desired)),
+                ("MINIMUM", count(capacity.minimum)),
+                ("MAXIMUM", count(fleet.maximum(location))),
+                ("PENDING", count(counts.pending)),
+                ("ACTIVE", count(counts.active)),
+                ("IDLE", count(counts.idle)),
+                ("TERMINATING", count(counts.terminating)),
+            ]),
+        ),
+        ("Location", Doc::Str(fleet.locations[location as usize].clone())),
+        ("GameServerContainerGroupCounts", groups),
+    ])
+}
+
+pub fn utilization_doc(fleet: &Fleet, location: u16) -> Doc {
+    let u = fleet.utilization(location);
+    map([
+        ("FleetId", Doc::Str(fleet.spec.id.clone())),
+        ("FleetArn", Doc::Str(fleet.arn.clone())),
+        ("ActiveServerProcessCount", count(u.active_server_processes)),
+        ("ActiveGameSessionCount", count(u.active_game_sessions)),
+        ("CurrentPlayerSessionCount", count(u.current_player_sessions)),
+        ("MaximumPlayerSessionCount", count(u.maximum_player_sessions)),
+        ("Location", Doc::Str(fleet.locations[location as usize].clone())),
+    ])
+}
+
+/// DescribeFleetCapacity and DescribeFleetUtilization: the home Region of listed fleets (those
+/// that exist and that the operation applies to; Limit and NextToken are then ignored), or of
+/// every such fleet of the Region, paged. More fleet ids than the limit fail, the message
+/// stating the maximum, as the API reference says.
+fn describe_fleets(call: &Call, input: &Input, report: &FleetReport) -> Result<Doc, ApiError> {
+    if let Some(ids) = input.strings("FleetIds").map_err(invalid)? {
+        if ids.is_empty() {
+            return Err(ApiError::invalid(
+                "1 validation error detected: Value '[]' at 'fleetIds' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ));
+        }
+        if ids.len() > call.max_fleet_ids as usize {
+            return Err(ApiError::invalid(format!(
+                "1 validation error detected: Value '[{}]' at 'fleetIds' failed to satisfy constraint: Member must have length less than or equal to {}",
+                ids.join(", "),
+                call.max_fleet_ids
+            )));
+        }
+        let found: Vec<Doc> = ids
+            .iter()
+            .filter_map(|id| call.find_fleet(id).ok())
+            .filter(|fleet| (report.batched_applies)(fleet))
+            .map(|fleet| (report.doc)(fleet, 0))
+            .collect();
+        return Ok(map([(report.member, Doc::List(found))]));
+    }
+    let limit = call.page_limit(input)?;
+    let query = report.batched;
+    let start = call.resume(input, query)?.unwrap_or(0) as usize;
+    let fleets: Vec<&Fleet> = call
+        .fleets_in_region()
+        .filter(|fleet| (report.batched_applies)(fleet))
+        .collect();
+    let page: Vec<Doc> = fleets
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|fleet| (report.doc)(fleet, 0))
+        .collect();
+    let end = start + page.len();
+    let next = (end < fleets.len()).then(|| Doc::Str(call.token(query, end as u64)));
+    Ok(map([
+        (report.member, Doc::List(page)),
+        ("NextToken", next.unwrap_or(Doc::Null)),
+    ]))
+}
+
+/// DescribeFleetLocationCapacity and DescribeFleetLocationUtilization: one location of one
+/// fleet, the home Region included.
+fn describe_fleet_location(call: &Call, input: &Input, report: &FleetReport) -> Result<Doc, ApiError> {
+    let fleet_id = input
+        .string("FleetId")
+        .map_err(invalid)?
+        .ok_or_else(|| ApiError::invalid("1 validation error detected: Value null at 'fleetId' failed to satisfy constraint: Member must not be null"))?;
+    let location = input
+        .string("Location")
+        .map_err(invalid)?
+        .ok_or_else(|| ApiError::invalid("1 validation error detected: Value null at 'location' failed to satisfy constraint: Member must not be null"))?;
+    if !super::scenario::is_valid_location(&location) {
+        return Err(ApiError::invalid(format!(
+            "1 validation error detected: Value '{location}' at 'location' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[A-Za-z0-9\\-]+"
+        )));
+    }
+    let fleet = call.find_fleet(&fleet_id)?;
+    if !(report.located_applies)(fleet) {
+        return Err(ApiError::invalid(format!(
+            "Fleet {} has compute type {}: {} supports {} fleets.",
+            fleet.spec.id,
+            fleet.spec.compute_type.as_str(),
+            report.located,
+            report.located_types
+        )));
+    }
+    let index = fleet.location_index(&location).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "Location {location} is not a location of fleet {}.",
+            fleet.spec.id
+        ))
+    })?;
+    Ok(map([(report.member, (report.doc)(fleet, index))]))
 }

@@ -707,7 +707,24 @@ impl Placements {
                 ticket,
             } => {
                 let fulfilled = if outcome == Outcome::Fulfilled {
-                    self.fulfil(rng, world, queue, at, &mut players)
+                    match self.fulfil(rng, world, queue, at, &mut players) {
+                        Placed::Session(session) => Some(session),
+                        Placed::NoDestination => None,
+                        // No room anywhere: the queue keeps searching until its timeout.
+                        Placed::NoCapacity => {
+                            let timeout = self.queues[queue].spec.timeout.as_millis() as i64;
+                            let action = Action::EndPlacement {
+                                queue,
+                                placement_id,
+                                start_ms,
+                                outcome: Outcome::TimedOut,
+                                players,
+                                ticket,
+                            };
+                            self.schedule(start_ms + timeout, action);
+                            return;
+                        }
+                    }
                 } else {
                     None
                 };
@@ -872,8 +889,8 @@ impl Placements {
     }
 
     /// Creates the game session of a fulfilled placement on one of the queue's destinations that
-    /// still exist (chosen at random, as player latencies would reorder them), at a random
-    /// location of that fleet; `None` when no destination is left.
+    /// still exist: a random fleet location first (as player latencies would reorder them), then
+    /// every other in order, until one has room.
     fn fulfil(
         &mut self,
         rng: &mut Rng,
@@ -881,19 +898,27 @@ impl Placements {
         queue: usize,
         at: i64,
         players: &mut [Player],
-    ) -> Option<PlacedSession> {
-        let candidates: Vec<usize> = self.queues[queue]
-            .spec
-            .destinations
-            .iter()
-            .filter_map(|id| world.fleets.iter().position(|f| &f.spec.id == id))
-            .collect();
-        if candidates.is_empty() {
-            return None;
+    ) -> Placed {
+        let mut candidates: Vec<(usize, u16)> = Vec::new();
+        for id in &self.queues[queue].spec.destinations {
+            if let Some(index) = world.fleets.iter().position(|f| &f.spec.id == id) {
+                let locations = world.fleets[index].locations.len() as u16;
+                candidates.extend((0..locations).map(|location| (index, location)));
+            }
         }
-        let fleet_index = candidates[rng.below(candidates.len() as u64) as usize];
-        let location = rng.below(world.fleets[fleet_index].locations.len() as u64) as u16;
-        let seq = world.place_session(fleet_index, location, at, players.len() as u32);
+        if candidates.is_empty() {
+            return Placed::NoDestination;
+        }
+        let first = rng.below(candidates.len() as u64) as usize;
+        candidates.rotate_left(first);
+        let placed = candidates.iter().find_map(|&(fleet, location)| {
+            world
+                .place_session(fleet, location, at, players.len() as u32)
+                .map(|seq| (fleet, seq))
+        });
+        let Some((fleet_index, seq)) = placed else {
+            return Placed::NoCapacity;
+        };
         let fleet = &world.fleets[fleet_index];
         let Doc::Map(doc) = super::ops::session_doc(fleet, &fleet.sessions[&seq]) else {
             unreachable!("a session document is a map")
@@ -907,7 +932,7 @@ impl Placements {
             let id = self.uuid();
             player.session = Some(format!("psess-{id}"));
         }
-        Some(PlacedSession {
+        Placed::Session(PlacedSession {
             port: match doc.get("Port") {
                 Some(Doc::Int(port)) => *port,
                 _ => 0,
@@ -964,6 +989,15 @@ impl Placements {
         });
         self.outbox.push(event);
     }
+}
+
+/// What became of a placement that was to be fulfilled.
+enum Placed {
+    Session(PlacedSession),
+    /// Every destination fleet was deleted: the placement fails.
+    NoDestination,
+    /// No destination location has a free slot (at MAXIMUM): it times out.
+    NoCapacity,
 }
 
 /// Where a fulfilled placement put its game session.

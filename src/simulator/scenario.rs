@@ -10,14 +10,53 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-/// Operations the simulator answers; also the valid keys of `[faults.rate_limits]`.
-pub const OPERATIONS: [&str; 6] = [
+/// Operations the simulator answers; also the valid keys of `[faults.rate_limits]` and
+/// `[faults.failing_operations]`.
+pub const OPERATIONS: [&str; 10] = [
     "ListFleets",
     "DescribeFleetAttributes",
     "DescribeFleetLocationAttributes",
     "DescribeGameSessions",
     "DescribeGameSessionDetails",
     "DescribeFleetEvents",
+    "DescribeFleetCapacity",
+    "DescribeFleetLocationCapacity",
+    "DescribeFleetUtilization",
+    "DescribeFleetLocationUtilization",
+];
+
+/// Every `FleetStatus` of the GameLift API model, sorted: the values of a fleet's `Status` and
+/// of a location's `LocationState.Status`.
+pub const FLEET_STATUSES: [&str; 11] = [
+    "ACTIVATING",
+    "ACTIVE",
+    "BUILDING",
+    "DELETING",
+    "DOWNLOADING",
+    "ERROR",
+    "EXPIRED",
+    "NEW",
+    "NOT_FOUND",
+    "TERMINATED",
+    "VALIDATING",
+];
+
+/// The interned form of a valid `FleetStatus`.
+pub fn fleet_status(text: &str) -> Option<&'static str> {
+    FLEET_STATUSES
+        .binary_search(&text)
+        .ok()
+        .map(|i| FLEET_STATUSES[i])
+}
+
+/// Errors `[faults.failing_operations]` can inject: GameLift's own, and the one IAM answers
+/// when a policy does not allow the operation.
+pub const FAILURE_CODES: [&str; 5] = [
+    "ThrottlingException",
+    "AccessDeniedException",
+    "NotFoundException",
+    "InternalServiceException",
+    "UnauthorizedException",
 ];
 
 /// Every `EventCode` of the GameLift API model (aws-sdk-gamelift's `EventCode`), sorted.
@@ -115,6 +154,10 @@ pub struct Scenario {
     /// Largest page DescribeGameSessions (and the list operations) return; a larger Limit is capped.
     #[serde(default = "default_max_page_size", deserialize_with = "positive_u32")]
     pub max_page_size: u32,
+    /// Most fleet ids DescribeFleetCapacity and DescribeFleetUtilization take in one request;
+    /// more is an InvalidRequestException whose message states the maximum, as AWS documents.
+    #[serde(default = "default_max_fleet_ids", deserialize_with = "positive_u32")]
+    pub max_fleet_ids: u32,
     /// The default AWS account: fleets without `account` belong to it, and so does every request
     /// signed with an access key no `[[account]]` lists.
     #[serde(
@@ -211,6 +254,51 @@ pub struct FleetSpec {
     pub occupancy: Occupancy,
     #[serde(default)]
     pub churn: Churn,
+    /// The fleet's `Status`.
+    #[serde(default)]
+    pub status: StatusName,
+    /// `LocationState.Status` per location (home Region included); unlisted locations are ACTIVE.
+    #[serde(default)]
+    pub location_status: BTreeMap<String, StatusName>,
+    /// Instance counts and how lost instances come back (EC2 and CONTAINER fleets).
+    #[serde(default)]
+    pub capacity: CapacitySpec,
+}
+
+/// `[fleet.capacity]`: instance limits per location, and replacement of interrupted instances.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySpec {
+    /// MINIMUM at each location.
+    #[serde(default, deserialize_with = "count")]
+    pub minimum: u32,
+    /// MAXIMUM at each location: no instance is launched beyond it. None: no limit, and
+    /// MAXIMUM reports DESIRED.
+    #[serde(default, deserialize_with = "optional_count")]
+    pub maximum: Option<u32>,
+    /// DESIRED at each location. None: the instances the initial live sessions need (at least
+    /// `minimum`), so a scenario without this table runs as before.
+    #[serde(default, deserialize_with = "optional_count")]
+    pub desired: Option<u32>,
+    /// How long a replacement instance stays PENDING before it is ACTIVE.
+    #[serde(default = "default_pending_time", with = "duration::serde_text")]
+    pub pending_time: Duration,
+    /// Whether GameLift launches instances (PENDING, then ACTIVE) to bring a location back up to
+    /// DESIRED after spot reclaims took some. false: ACTIVE stays below DESIRED.
+    #[serde(default = "default_true")]
+    pub replace_interrupted: bool,
+}
+
+impl Default for CapacitySpec {
+    fn default() -> Self {
+        CapacitySpec {
+            minimum: 0,
+            maximum: None,
+            desired: None,
+            pending_time: default_pending_time(),
+            replace_interrupted: true,
+        }
+    }
 }
 
 /// Initial sessions per location, by status (and, for TERMINATED, by reason).
@@ -307,6 +395,28 @@ impl<'de> Deserialize<'de> for EventCodeKey {
     }
 }
 
+/// A valid `FleetStatus`, interned: a fleet's or a location's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusName(pub &'static str);
+
+impl Default for StatusName {
+    fn default() -> Self {
+        StatusName("ACTIVE")
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        fleet_status(&text).map(StatusName).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown status {text:?}: expected a GameLift FleetStatus, one of {}",
+                FLEET_STATUSES.join(", ")
+            ))
+        })
+    }
+}
+
 /// A chance per tick, between 0 and 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Probability(pub f64);
@@ -367,6 +477,10 @@ pub struct Faults {
     /// operation: the exporter's sweeps read it, the other operations keep answering).
     #[serde(default)]
     pub failing_fleets: Vec<String>,
+    /// Operations that always fail, with the error code to answer: operation -> one of
+    /// [`FAILURE_CODES`]. The other operations keep answering.
+    #[serde(default, deserialize_with = "failing_operations")]
+    pub failing_operations: BTreeMap<String, String>,
 }
 
 impl Default for Faults {
@@ -381,6 +495,7 @@ impl Default for Faults {
             latency: Duration::ZERO,
             reject_credentials: false,
             failing_fleets: Vec::new(),
+            failing_operations: BTreeMap::new(),
         }
     }
 }
@@ -406,6 +521,15 @@ fn default_retention() -> Duration {
 }
 fn default_max_page_size() -> u32 {
     100
+}
+fn default_max_fleet_ids() -> u32 {
+    10
+}
+fn default_pending_time() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_true() -> bool {
+    true
 }
 fn default_account_id() -> String {
     "123456789012".to_string()
@@ -468,6 +592,31 @@ fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
             u32::MAX
         ))
     })
+}
+
+fn optional_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    count(deserializer).map(Some)
+}
+
+fn failing_operations<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let values = BTreeMap::<String, String>::deserialize(deserializer)?;
+    for (operation, code) in &values {
+        if !OPERATIONS.contains(&operation.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown operation {operation:?}: expected one of {}",
+                OPERATIONS.join(", ")
+            )));
+        }
+        if !FAILURE_CODES.contains(&code.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown error {code:?} for {operation}: expected one of {}",
+                FAILURE_CODES.join(", ")
+            )));
+        }
+    }
+    Ok(values)
 }
 
 pub(super) fn positive_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
@@ -625,6 +774,87 @@ impl Scenario {
                     "empty + full must not exceed 1".to_string(),
                 ));
             }
+            // The checks below point at the key within this fleet's own part of the file: the
+            // search starts at its (unique) id.
+            let fleet_start = text.find(&format!("\"{}\"", fleet.id)).unwrap_or(0);
+            let locate_here = |field: &str, needle: &str, message: String| {
+                let span = text[fleet_start..]
+                    .find(needle)
+                    .map(|at| fleet_start + at..fleet_start + at + needle.len());
+                let field = format!("fleet[{index}].{field}");
+                match span {
+                    Some(span) => FileError::at_span(path, text, span, &field, message),
+                    None => FileError::whole_file(path, Some(&field), message),
+                }
+            };
+            for location in fleet.location_status.keys() {
+                if *location != fleet.home_region && !fleet.locations.contains(location) {
+                    return Err(locate_here(
+                        &format!("location_status.{location}"),
+                        location,
+                        format!(
+                            "{location:?} is not a location of fleet {}: expected one of {}",
+                            fleet.id,
+                            std::iter::once(&fleet.home_region)
+                                .chain(&fleet.locations)
+                                .map(String::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+            let capacity = &fleet.capacity;
+            if fleet.compute_type == ComputeType::Anywhere && *capacity != CapacitySpec::default() {
+                return Err(locate_here(
+                    "capacity",
+                    "[fleet.capacity]",
+                    "ANYWHERE fleets have no managed instances: remove [fleet.capacity]".to_string(),
+                ));
+            }
+            let sessions = &fleet.sessions;
+            let live = sessions.active + sessions.activating + sessions.terminating;
+            let needed = live.div_ceil(fleet.sessions_per_instance.max(1));
+            let desired = capacity.desired.unwrap_or(needed.max(capacity.minimum));
+            if let Some(maximum) = capacity.maximum {
+                if capacity.minimum > maximum {
+                    return Err(locate_here(
+                        "capacity.minimum",
+                        "minimum",
+                        format!("minimum {} is above maximum {maximum}", capacity.minimum),
+                    ));
+                }
+                if desired > maximum {
+                    let message = if capacity.desired.is_some() {
+                        format!("desired {desired} is above maximum {maximum}")
+                    } else {
+                        format!(
+                            "maximum {maximum} is below the {desired} instances each location starts with ({live} live sessions at {} per instance, minimum {})",
+                            fleet.sessions_per_instance, capacity.minimum
+                        )
+                    };
+                    return Err(locate_here("capacity.maximum", "maximum", message));
+                }
+            }
+            if let Some(desired) = capacity.desired {
+                if desired < capacity.minimum {
+                    return Err(locate_here(
+                        "capacity.desired",
+                        "desired",
+                        format!("desired {desired} is below minimum {}", capacity.minimum),
+                    ));
+                }
+                if desired < needed {
+                    return Err(locate_here(
+                        "capacity.desired",
+                        "desired",
+                        format!(
+                            "desired {desired} is below the {needed} instances the initial sessions need at each location ({live} live sessions at {} per instance)",
+                            fleet.sessions_per_instance
+                        ),
+                    ));
+                }
+            }
         }
         super::accounts::validate(self, path, text)?;
         super::placements::validate(self, path, text)
@@ -739,6 +969,113 @@ mod tests {
             parse(&format!("{FLEET}locations = [\"us-west-2\"]\n")).unwrap_err(),
             "s.toml:5:16: field `fleet[0].locations`: \"us-west-2\" is the home region; list only remote locations"
         );
+    }
+
+    #[test]
+    fn fleet_statuses_are_those_of_the_api_model() {
+        let mut model: Vec<&str> = aws_sdk_gamelift::types::FleetStatus::values().to_vec();
+        model.sort_unstable();
+        assert_eq!(FLEET_STATUSES.as_slice(), model.as_slice());
+    }
+
+    #[test]
+    fn reads_capacity_statuses_and_failing_operations() {
+        let scenario = parse(&format!(
+            "max_fleet_ids = 4\n[faults]\nfailing_operations = {{ DescribeFleetUtilization = \"AccessDeniedException\" }}\n{FLEET}locations = [\"us-east-1\"]\nstatus = \"ERROR\"\nlocation_status = {{ us-east-1 = \"ACTIVATING\" }}\n[fleet.capacity]\nminimum = 1\nmaximum = 6\ndesired = 3\npending_time = \"30s\"\nreplace_interrupted = false\n"
+        ))
+        .unwrap();
+        assert_eq!(scenario.max_fleet_ids, 4);
+        assert_eq!(
+            scenario.faults.failing_operations,
+            BTreeMap::from([(
+                "DescribeFleetUtilization".to_string(),
+                "AccessDeniedException".to_string()
+            )])
+        );
+        let fleet = &scenario.fleets[0];
+        assert_eq!(fleet.status, StatusName("ERROR"));
+        assert_eq!(
+            fleet.location_status,
+            BTreeMap::from([("us-east-1".to_string(), StatusName("ACTIVATING"))])
+        );
+        assert_eq!(
+            fleet.capacity,
+            CapacitySpec {
+                minimum: 1,
+                maximum: Some(6),
+                desired: Some(3),
+                pending_time: Duration::from_secs(30),
+                replace_interrupted: false,
+            }
+        );
+        // Defaults: 10 ids, ACTIVE, no limits, replacements after 2 minutes.
+        let scenario = parse(FLEET).unwrap();
+        assert_eq!(scenario.max_fleet_ids, 10);
+        assert_eq!(scenario.fleets[0].status, StatusName("ACTIVE"));
+        assert_eq!(scenario.fleets[0].capacity, CapacitySpec::default());
+        assert_eq!(CapacitySpec::default().pending_time, Duration::from_secs(120));
+        assert!(scenario.faults.failing_operations.is_empty());
+    }
+
+    #[test]
+    fn refuses_bad_capacity_statuses_and_failing_operations() {
+        // 9 live sessions at 4 per instance need 3 instances at each location.
+        let sessions = "[fleet.sessions]\nactive = 9\n";
+        for (extra, message) in [
+            (
+                format!("{sessions}[fleet.capacity]\nmaximum = 2\n"),
+                "s.toml:9:1: field `fleet[0].capacity.maximum`: maximum 2 is below the 3 instances each location starts with (9 live sessions at 4 per instance, minimum 0)",
+            ),
+            (
+                format!("{sessions}[fleet.capacity]\ndesired = 2\n"),
+                "s.toml:9:1: field `fleet[0].capacity.desired`: desired 2 is below the 3 instances the initial sessions need at each location (9 live sessions at 4 per instance)",
+            ),
+            (
+                "[fleet.capacity]\ndesired = 5\nmaximum = 4\n".to_string(),
+                "s.toml:8:1: field `fleet[0].capacity.maximum`: desired 5 is above maximum 4",
+            ),
+            (
+                "[fleet.capacity]\nminimum = 5\nmaximum = 4\n".to_string(),
+                "s.toml:7:1: field `fleet[0].capacity.minimum`: minimum 5 is above maximum 4",
+            ),
+            (
+                "[fleet.capacity]\nminimum = 2\ndesired = 1\n".to_string(),
+                "s.toml:8:1: field `fleet[0].capacity.desired`: desired 1 is below minimum 2",
+            ),
+            (
+                "[fleet.capacity]\npending_time = \"soon\"\n".to_string(),
+                "s.toml:7:16: field `fleet[0].capacity.pending_time`: invalid duration \"soon\": expected a duration such as \"500ms\", \"60s\", \"5m\", \"1h30m\" or \"30d\"",
+            ),
+            (
+                "[fleet.capacity]\nmaximun = 4\n".to_string(),
+                "s.toml:7:1: field `fleet[0].capacity.maximun`: unknown field `maximun`, expected one of `minimum`, `maximum`, `desired`, `pending_time`, `replace_interrupted`",
+            ),
+            (
+                "status = \"BROKEN\"\n".to_string(),
+                "s.toml:6:10: field `fleet[0].status`: unknown status \"BROKEN\": expected a GameLift FleetStatus, one of ACTIVATING, ACTIVE, BUILDING, DELETING, DOWNLOADING, ERROR, EXPIRED, NEW, NOT_FOUND, TERMINATED, VALIDATING",
+            ),
+            (
+                "location_status = { ap-south-1 = \"ERROR\" }\n".to_string(),
+                "s.toml:6:21: field `fleet[0].location_status.ap-south-1`: \"ap-south-1\" is not a location of fleet fleet-a: expected one of us-west-2",
+            ),
+            (
+                "compute_type = \"ANYWHERE\"\n[fleet.capacity]\ndesired = 1\n".to_string(),
+                "s.toml:7:1: field `fleet[0].capacity`: ANYWHERE fleets have no managed instances: remove [fleet.capacity]",
+            ),
+        ] {
+            assert_eq!(parse(&format!("{FLEET}{extra}")).unwrap_err(), message, "{extra}");
+        }
+        assert_eq!(
+            parse("max_fleet_ids = 0\n").unwrap_err(),
+            "s.toml:1:17: field `max_fleet_ids`: invalid value 0: expected at least 1"
+        );
+        assert_eq!(
+            parse("[faults]\nfailing_operations = { DescribeFleetCapacity = \"Boom\" }\n").unwrap_err(),
+            "s.toml:2:22: field `faults.failing_operations`: unknown error \"Boom\" for DescribeFleetCapacity: expected one of ThrottlingException, AccessDeniedException, NotFoundException, InternalServiceException, UnauthorizedException"
+        );
+        assert!(parse("[faults]\nfailing_operations = { DescribeFleetCapacities = \"NotFoundException\" }\n")
+            .unwrap_err()
+            .contains("unknown operation \"DescribeFleetCapacities\": expected one of ListFleets, DescribeFleetAttributes, DescribeFleetLocationAttributes, DescribeGameSessions, DescribeGameSessionDetails, DescribeFleetEvents, DescribeFleetCapacity, DescribeFleetLocationCapacity, DescribeFleetUtilization, DescribeFleetLocationUtilization"));
     }
 
     #[test]

@@ -302,6 +302,11 @@ impl Simulator {
             return Err(DropConnection);
         }
         let mut inner = self.synced();
+        if let Some(code) = inner.faults.failing_operations.get(operation) {
+            let failure = ApiError::injected(code, operation, &inner.world.account_id);
+            drop(inner);
+            return error(failure);
+        }
         let now = Instant::now();
         if !limits::admit(
             &mut inner,
@@ -329,6 +334,7 @@ impl Simulator {
             region: region.as_deref(),
             account: &caller.account,
             max_page_size: inner.max_page_size,
+            max_fleet_ids: inner.max_fleet_ids,
             failing_fleets: &inner.faults.failing_fleets,
         };
         let result = ops::dispatch(&call, operation, &members);
@@ -381,6 +387,39 @@ impl Simulator {
                             "FleetId": e.fleet_id, "EventId": e.event_id, "ResourceId": e.resource_id,
                             "EventCode": e.event_code, "Message": e.message,
                             "EventTimeMs": e.event_time_ms, "Count": e.count,
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::GET, "/_simulator/capacity") => json(serde_json::Value::Array(
+                self.capacity()
+                    .into_iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "FleetId": c.fleet_id, "Location": c.location,
+                            "InstanceCounts": {
+                                "DESIRED": c.desired, "MINIMUM": c.minimum, "MAXIMUM": c.maximum,
+                                "PENDING": c.pending, "ACTIVE": c.active, "IDLE": c.idle,
+                                "TERMINATING": c.terminating,
+                            },
+                            "GameServerContainerGroupCounts": c.container_groups.map(|g| serde_json::json!({
+                                "PENDING": g.pending, "ACTIVE": g.active, "IDLE": g.idle,
+                                "TERMINATING": g.terminating,
+                            })),
+                        })
+                    })
+                    .collect(),
+            )),
+            (Method::GET, "/_simulator/utilization") => json(serde_json::Value::Array(
+                self.utilization()
+                    .into_iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "FleetId": u.fleet_id, "Location": u.location,
+                            "ActiveServerProcessCount": u.active_server_processes,
+                            "ActiveGameSessionCount": u.active_game_sessions,
+                            "CurrentPlayerSessionCount": u.current_player_sessions,
+                            "MaximumPlayerSessionCount": u.maximum_player_sessions,
                         })
                     })
                     .collect(),
@@ -515,6 +554,18 @@ fn describe_params(members: &BTreeMap<String, Doc>) -> String {
             }
             (_, Doc::Str(s)) => format!("{s:?}"),
             (_, Doc::Int(i)) => i.to_string(),
+            // Lists of strings (FleetIds of the batched operations) as they were sent, so that
+            // tests can check which ids each batch carried; other lists by their length.
+            (_, Doc::List(items)) if items.iter().all(|i| matches!(i, Doc::Str(_))) => {
+                let ids: Vec<String> = items
+                    .iter()
+                    .map(|i| match i {
+                        Doc::Str(s) => format!("{s:?}"),
+                        _ => unreachable!("all strings"),
+                    })
+                    .collect();
+                format!("[{}]", ids.join(","))
+            }
             (_, Doc::List(items)) => format!("[{} items]", items.len()),
             (_, other) => format!("{other:?}"),
         };

@@ -12,7 +12,7 @@
 //! goes back), so DescribeFleetEvents pages newest first from "below the last event returned".
 
 use super::rng::Rng;
-use super::scenario::{is_instance_event, FleetSpec, FleetType, Scenario};
+use super::scenario::{is_instance_event, ComputeType, FleetSpec, FleetType, Scenario};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +69,8 @@ pub struct Session {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceState {
+    /// Launched to bring a location back up to DESIRED, not ready yet: hosts nothing.
+    Pending,
     /// Hosts sessions and takes new ones while it has a free slot.
     Running,
     /// Spot capacity reclaimed, notice running: takes no new session, and its sessions end only
@@ -94,6 +96,9 @@ pub struct Hosts {
     pub instances: Vec<Instance>,
     /// Per location, the running instances with a free slot; placement takes the lowest index.
     free: Vec<BTreeSet<u32>>,
+    /// Per location, the instances that are not gone (pending, running or reclaiming): what
+    /// DESIRED and MAXIMUM are held against, kept as a count so no tick has to scan.
+    alive: Vec<u32>,
     slots_per_instance: usize,
 }
 
@@ -102,8 +107,13 @@ impl Hosts {
         Hosts {
             instances: Vec::new(),
             free: vec![BTreeSet::new(); locations],
+            alive: vec![0; locations],
             slots_per_instance: slots_per_instance.max(1) as usize,
         }
+    }
+
+    pub fn slots_per_instance(&self) -> u32 {
+        self.slots_per_instance as u32
     }
 
     fn launch(&mut self, ids: &mut Ids, location: u16, state: InstanceState) -> u32 {
@@ -114,26 +124,37 @@ impl Hosts {
             state,
             hosted: Vec::new(),
         });
+        match state {
+            InstanceState::Gone => {}
+            InstanceState::Running => {
+                self.alive[location as usize] += 1;
+                self.free[location as usize].insert(index);
+            }
+            InstanceState::Pending | InstanceState::Reclaiming => self.alive[location as usize] += 1,
+        }
         index
     }
 
-    /// Puts a new live session on the lowest-numbered instance of its location with a free slot,
-    /// launching an instance when none has one.
-    fn place(&mut self, ids: &mut Ids, seq: u64, location: u16) -> u32 {
-        let index = match self.free[location as usize].first() {
-            Some(&index) => index,
-            None => {
-                let index = self.launch(ids, location, InstanceState::Running);
-                self.free[location as usize].insert(index);
-                index
-            }
-        };
+    /// The lowest-numbered running instance of a location with a free slot.
+    fn free_slot(&self, location: u16) -> Option<u32> {
+        self.free[location as usize].first().copied()
+    }
+
+    /// Puts a live session on an instance that has a free slot.
+    fn occupy(&mut self, index: u32, seq: u64) {
         let instance = &mut self.instances[index as usize];
         instance.hosted.push(seq);
         if instance.hosted.len() >= self.slots_per_instance {
-            self.free[location as usize].remove(&index);
+            self.free[instance.location as usize].remove(&index);
         }
-        index
+    }
+
+    /// A pending instance is ready: every slot free.
+    fn activate(&mut self, index: u32) {
+        let instance = &mut self.instances[index as usize];
+        debug_assert_eq!(instance.state, InstanceState::Pending);
+        instance.state = InstanceState::Running;
+        self.free[instance.location as usize].insert(index);
     }
 
     /// Frees the slot of a session that ended.
@@ -157,19 +178,57 @@ impl Hosts {
     /// The instance is gone; returns the sessions it still hosted.
     fn retire(&mut self, index: u32) -> Vec<u64> {
         let instance = &mut self.instances[index as usize];
+        if instance.state != InstanceState::Gone {
+            self.alive[instance.location as usize] -= 1;
+        }
         instance.state = InstanceState::Gone;
         self.free[instance.location as usize].remove(&index);
         std::mem::take(&mut instance.hosted)
     }
 
-    /// Running or reclaiming instances at a location, lowest index first.
+    /// Running or reclaiming instances at a location, lowest index first (pending ones are not
+    /// up yet: nothing runs on them for an event to be about).
     fn existing_at(&self, location: u16) -> impl Iterator<Item = (u32, &Instance)> {
         self.instances
             .iter()
             .enumerate()
-            .filter(move |(_, i)| i.location == location && i.state != InstanceState::Gone)
+            .filter(move |(_, i)| {
+                i.location == location
+                    && matches!(i.state, InstanceState::Running | InstanceState::Reclaiming)
+            })
             .map(|(index, i)| (index as u32, i))
     }
+}
+
+/// Instance limits and status of one fleet location.
+#[derive(Debug, Clone)]
+pub struct LocationCapacity {
+    pub minimum: u32,
+    /// None: no limit (MAXIMUM then reports DESIRED).
+    pub maximum: Option<u32>,
+    pub desired: u32,
+    /// `LocationState.Status` (a `FleetStatus`).
+    pub status: &'static str,
+}
+
+/// FleetUtilization numbers of one fleet location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Utilization {
+    pub active_server_processes: u32,
+    pub active_game_sessions: u32,
+    pub current_player_sessions: u32,
+    pub maximum_player_sessions: u32,
+}
+
+/// Instance counts of one fleet location, by state, as DescribeFleetCapacity reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstanceCounts {
+    pub pending: u32,
+    pub active: u32,
+    pub idle: u32,
+    pub terminating: u32,
+    /// Live sessions hosted on running instances: busy game-server slots.
+    pub busy_slots: u32,
 }
 
 /// One entry of a fleet's event log (DescribeFleetEvents).
@@ -201,6 +260,12 @@ pub struct Fleet {
     expiry: VecDeque<(i64, u64)>,
     /// Instances under a reclaim notice: (time their sessions end, instance index).
     reclaims: Vec<(i64, u32)>,
+    /// Pending instances: (time they become ACTIVE, instance index).
+    pending: Vec<(i64, u32)>,
+    /// Per location (same order as `locations`).
+    pub capacity: Vec<LocationCapacity>,
+    /// The fleet's `Status` (a `FleetStatus`).
+    pub status: &'static str,
 }
 
 impl Fleet {
@@ -269,7 +334,7 @@ impl Fleet {
         let instance_id = self.instance_id(index);
         self.emit(ids, now, "INSTANCE_INTERRUPTED", instance_id, None);
         if notice_ms <= 0 {
-            return self.finish_reclaim(index, now);
+            return self.finish_reclaim(ids, index, now);
         }
         self.hosts.begin_reclaim(index);
         self.reclaims.push((now + notice_ms, index));
@@ -278,13 +343,171 @@ impl Fleet {
         hosted
     }
 
-    fn finish_reclaim(&mut self, index: u32, now: i64) -> Vec<u64> {
+    fn finish_reclaim(&mut self, ids: &mut Ids, index: u32, now: i64) -> Vec<u64> {
+        let location = self.hosts.instances[index as usize].location;
         let mut hosted = self.hosts.retire(index);
         hosted.sort_unstable();
         for &seq in &hosted {
             self.end(seq, now, true);
         }
+        self.replace(ids, location, now);
         hosted
+    }
+
+    /// GameLift keeps a location at DESIRED: launches instances, PENDING for `pending_time`,
+    /// while fewer exist (unless the scenario says lost instances are not replaced).
+    fn replace(&mut self, ids: &mut Ids, location: u16, now: i64) {
+        if !self.spec.capacity.replace_interrupted {
+            return;
+        }
+        let pending_ms = self.spec.capacity.pending_time.as_millis() as i64;
+        while self.hosts.alive[location as usize] < self.capacity[location as usize].desired {
+            if pending_ms == 0 {
+                self.hosts.launch(ids, location, InstanceState::Running);
+            } else {
+                let index = self.hosts.launch(ids, location, InstanceState::Pending);
+                self.pending.push((now + pending_ms, index));
+            }
+        }
+    }
+
+    /// An instance with a free slot for a new session at `location`: the lowest-numbered running
+    /// one, else a newly launched one (running at once, and DESIRED follows, as autoscaling
+    /// would) while the location is below MAXIMUM. None with every slot taken at MAXIMUM, or
+    /// while an instance is pending there: the capacity on its way is what the session would
+    /// get, and launching another one beside it would leave DESIRED higher after every reclaim.
+    fn slot_for_new_session(&mut self, ids: &mut Ids, location: u16) -> Option<u32> {
+        if let Some(index) = self.hosts.free_slot(location) {
+            return Some(index);
+        }
+        let instances = &self.hosts.instances;
+        if self
+            .pending
+            .iter()
+            .any(|&(_, index)| instances[index as usize].location == location)
+        {
+            return None;
+        }
+        let alive = self.hosts.alive[location as usize];
+        let capacity = &mut self.capacity[location as usize];
+        if capacity.maximum.is_some_and(|maximum| alive >= maximum) {
+            return None;
+        }
+        let index = self.hosts.launch(ids, location, InstanceState::Running);
+        capacity.desired = capacity.desired.max(alive + 1);
+        Some(index)
+    }
+
+    /// Instance counts at a location, by state.
+    pub fn instance_counts(&self, location: u16) -> InstanceCounts {
+        let mut counts = InstanceCounts::default();
+        for instance in self.hosts.instances.iter().filter(|i| i.location == location) {
+            match instance.state {
+                InstanceState::Pending => counts.pending += 1,
+                InstanceState::Running => {
+                    counts.active += 1;
+                    counts.idle += u32::from(instance.hosted.is_empty());
+                    counts.busy_slots += instance.hosted.len() as u32;
+                }
+                InstanceState::Reclaiming => counts.terminating += 1,
+                InstanceState::Gone => {}
+            }
+        }
+        counts
+    }
+
+    /// Game server container groups at a location of a CONTAINER fleet (None for other fleets):
+    /// one per game-server slot. PENDING: on pending instances, starting up; ACTIVE: hosting a
+    /// game session; IDLE: on a running instance, hosting none; TERMINATING: on an instance
+    /// whose capacity is being reclaimed.
+    pub fn container_groups(&self, location: u16) -> Option<super::ContainerGroupCounts> {
+        if self.spec.compute_type != ComputeType::Container {
+            return None;
+        }
+        let counts = self.instance_counts(location);
+        let slots = self.hosts.slots_per_instance();
+        Some(super::ContainerGroupCounts {
+            pending: counts.pending * slots,
+            active: counts.busy_slots,
+            idle: counts.active * slots - counts.busy_slots,
+            terminating: counts.terminating * slots,
+        })
+    }
+
+    /// FleetUtilization at a location: server processes on running instances (one per slot),
+    /// and the ACTIVE and ACTIVATING game sessions with their players and player limits.
+    pub fn utilization(&self, location: u16) -> Utilization {
+        let mut out = Utilization::default();
+        let slots = self.hosts.slots_per_instance();
+        for instance in self.hosts.instances.iter().filter(|i| i.location == location) {
+            if instance.state == InstanceState::Running {
+                out.active_server_processes += slots;
+            }
+            for seq in &instance.hosted {
+                let session = &self.sessions[seq];
+                if matches!(session.status, Status::Active | Status::Activating) {
+                    out.active_game_sessions += 1;
+                    out.current_player_sessions += session.current_players;
+                    out.maximum_player_sessions += session.max_players;
+                }
+            }
+        }
+        out
+    }
+
+    /// MAXIMUM as reported: the limit, or DESIRED when there is none.
+    pub fn maximum(&self, location: u16) -> u32 {
+        let capacity = &self.capacity[location as usize];
+        capacity.maximum.unwrap_or(capacity.desired)
+    }
+
+    /// Whether DescribeFleetCapacity and the instance counts apply: EC2 and CONTAINER fleets.
+    pub fn has_managed_capacity(&self) -> bool {
+        self.spec.compute_type != ComputeType::Anywhere
+    }
+
+    /// Sets a location's limits and DESIRED (test control, as UpdateFleetCapacity would). Above
+    /// the instances there, replacements are launched (if the fleet replaces at all); below,
+    /// pending instances are cancelled, then idle running ones stopped, newest first: an
+    /// instance hosting sessions is never stopped.
+    pub fn set_capacity(
+        &mut self,
+        ids: &mut Ids,
+        location: u16,
+        minimum: u32,
+        maximum: u32,
+        desired: u32,
+        now: i64,
+    ) {
+        self.capacity[location as usize] = LocationCapacity {
+            minimum,
+            maximum: Some(maximum),
+            desired,
+            status: self.capacity[location as usize].status,
+        };
+        let excess = |hosts: &Hosts| hosts.alive[location as usize] > desired;
+        while excess(&self.hosts) {
+            let Some(position) = self
+                .pending
+                .iter()
+                .rposition(|&(_, index)| self.hosts.instances[index as usize].location == location)
+            else {
+                break;
+            };
+            let (_, index) = self.pending.remove(position);
+            self.hosts.retire(index);
+        }
+        while excess(&self.hosts) {
+            let idle = (0..self.hosts.instances.len() as u32).rev().find(|&index| {
+                let instance = &self.hosts.instances[index as usize];
+                instance.location == location
+                    && instance.state == InstanceState::Running
+                    && instance.hosted.is_empty()
+            });
+            let Some(index) = idle else { break };
+            self.hosts.retire(index);
+        }
+        self.replace(ids, location, now);
     }
 }
 
@@ -297,7 +520,7 @@ struct IdKeys {
 
 /// World-wide counters: every session, instance and event gets the next number of its kind.
 #[derive(Debug)]
-struct Ids {
+pub struct Ids {
     next_seq: u64,
     next_instance: u64,
     next_event: u64,
@@ -370,7 +593,7 @@ pub struct World {
     pub fleets: Vec<Fleet>,
     /// Game session queues, matchmaking, and their pending placements and tickets.
     pub placements: super::placements::Placements,
-    ids: Ids,
+    pub ids: Ids,
     id_keys: IdKeys,
 }
 
@@ -432,6 +655,18 @@ impl World {
             id_keys: self.id_keys,
             expiry: VecDeque::new(),
             reclaims: Vec::new(),
+            pending: Vec::new(),
+            // No limit while the initial sessions are placed; the scenario's numbers follow.
+            capacity: locations
+                .iter()
+                .map(|location| LocationCapacity {
+                    minimum: 0,
+                    maximum: None,
+                    desired: 0,
+                    status: spec.location_status.get(location).copied().unwrap_or_default().0,
+                })
+                .collect(),
+            status: spec.status.0,
             locations,
             spec,
         };
@@ -492,11 +727,28 @@ impl World {
                 for _ in 0..count {
                     let seq = self.ids.take_seq();
                     let created = now - rng.below(3_600_000) as i64;
-                    let instance = fleet.hosts.place(&mut self.ids, seq, location);
+                    let instance = fleet
+                        .slot_for_new_session(&mut self.ids, location)
+                        .expect("no limit while the initial sessions are placed");
+                    fleet.hosts.occupy(instance, seq);
                     let session =
                         new_session(&fleet.spec, &mut rng, seq, location, instance, created, status);
                     fleet.sessions.insert(seq, session);
                 }
+            }
+            // The scenario's limits; DESIRED by default is what the initial sessions need. Extra
+            // desired instances start running and idle.
+            let spec = fleet.spec.capacity.clone();
+            let alive = fleet.hosts.alive[location as usize];
+            let desired = spec.desired.unwrap_or(alive.max(spec.minimum)).max(alive);
+            let capacity = &mut fleet.capacity[location as usize];
+            capacity.minimum = spec.minimum;
+            capacity.maximum = spec.maximum.map(|maximum| maximum.max(desired));
+            capacity.desired = desired;
+            for _ in alive..desired {
+                fleet
+                    .hosts
+                    .launch(&mut self.ids, location, InstanceState::Running);
             }
         }
         self.fleets.push(fleet);
@@ -546,6 +798,18 @@ impl World {
             while fleet.events.front().is_some_and(|e| e.time_ms + retention <= now) {
                 fleet.events.pop_front();
             }
+            // Pending instances whose time has come are ready to host.
+            let mut ready = Vec::new();
+            fleet.pending.retain(|&(at, instance)| {
+                let is_due = at <= now;
+                if is_due {
+                    ready.push(instance);
+                }
+                !is_due
+            });
+            for instance in ready {
+                fleet.hosts.activate(instance);
+            }
             // Reclaims whose notice has run out take their sessions with them.
             let mut due = Vec::new();
             fleet.reclaims.retain(|&(at, instance)| {
@@ -556,7 +820,7 @@ impl World {
                 !is_due
             });
             for instance in due {
-                fleet.finish_reclaim(instance, now);
+                fleet.finish_reclaim(ids, instance, now);
             }
             let churn = fleet.spec.churn.clone();
             if fleet.spec.fleet_type == FleetType::Spot && churn.interruption_probability > 0.0 {
@@ -630,8 +894,12 @@ impl World {
                     let whole = churn.new_sessions_per_tick.floor() as u64;
                     let extra = u64::from(rng.chance(churn.new_sessions_per_tick.fract()));
                     for _ in 0..whole + extra {
+                        // At MAXIMUM with every slot taken, the session is not placed.
+                        let Some(instance) = fleet.slot_for_new_session(ids, location) else {
+                            continue;
+                        };
                         let seq = ids.take_seq();
-                        let instance = fleet.hosts.place(ids, seq, location);
+                        fleet.hosts.occupy(instance, seq);
                         let session = new_session(
                             &fleet.spec,
                             &mut rng,
@@ -724,6 +992,9 @@ impl World {
             InstanceState::Reclaiming => Err(format!(
                 "instance {instance_id} of fleet {fleet_id} is already being reclaimed"
             )),
+            InstanceState::Pending => Err(format!(
+                "instance {instance_id} of fleet {fleet_id} is still pending"
+            )),
             InstanceState::Gone => Err(format!(
                 "instance {instance_id} of fleet {fleet_id} no longer exists"
             )),
@@ -753,17 +1024,20 @@ impl World {
     }
 
     /// A new ACTIVE session for a fulfilled queue placement: `players` players (at most the
-    /// fleet's max) on a fleet's location, created at `created_ms`. Returns its sequence number.
+    /// fleet's max) on a fleet's location, created at `created_ms`. Returns its sequence number;
+    /// `None` when the location has no slot for it (every one taken at MAXIMUM, or capacity
+    /// pending), as for any new session.
     pub(super) fn place_session(
         &mut self,
         fleet: usize,
         location: u16,
         created_ms: i64,
         players: u32,
-    ) -> u64 {
-        let seq = self.ids.take_seq();
+    ) -> Option<u64> {
         let fleet = &mut self.fleets[fleet];
-        let instance = fleet.hosts.place(&mut self.ids, seq, location);
+        let instance = fleet.slot_for_new_session(&mut self.ids, location)?;
+        let seq = self.ids.take_seq();
+        fleet.hosts.occupy(instance, seq);
         let max_players = fleet.spec.max_players;
         fleet.sessions.insert(
             seq,
@@ -780,7 +1054,35 @@ impl World {
                 accept_all: true,
             },
         );
-        seq
+        Some(seq)
+    }
+
+    /// Sets the limits and DESIRED of a fleet location (see [`Fleet::set_capacity`]).
+    pub fn set_capacity(
+        &mut self,
+        fleet_id: &str,
+        location: &str,
+        minimum: u32,
+        maximum: u32,
+        desired: u32,
+    ) -> Result<(), String> {
+        if !(minimum <= desired && desired <= maximum) {
+            return Err(format!(
+                "invalid capacity for {fleet_id} in {location}: expected minimum {minimum} <= desired {desired} <= maximum {maximum}"
+            ));
+        }
+        let now = self.now_ms();
+        let ids = &mut self.ids;
+        let fleet = self
+            .fleets
+            .iter_mut()
+            .find(|f| f.spec.id == fleet_id)
+            .ok_or_else(|| format!("no fleet {fleet_id}"))?;
+        let index = fleet
+            .location_index(location)
+            .ok_or_else(|| format!("fleet {fleet_id} has no location {location}"))?;
+        fleet.set_capacity(ids, index, minimum, maximum, desired, now);
+        Ok(())
     }
 
     /// Removes a fleet and its sessions, as DeleteFleet would.

@@ -235,7 +235,7 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
     // Each fleet is labelled with the account it was found in, and that account's id.
     let info = crate::support::only(&metrics, &["gamelift_fleet_info"]);
     assert_eq!(info.len(), 8);
-    for (key, _) in &info {
+    for key in info.keys() {
         let expected = if key.contains("fleet_name=\"prod-") {
             format!("account=\"prod\",account_id=\"{PROD_ID}\"")
         } else {

@@ -29,10 +29,10 @@ fn assert_rejected(args: &[&str], expected: &str) {
 #[test]
 fn bad_scenarios_name_file_line_and_field() {
     let cases = [
-        ("unknown_field", "7:1: field `fleet[0].max_player`: unknown field `max_player`, expected one of `id`, `name`, `type`, `compute_type`, `home_region`, `locations`, `alias_id`, `account`, `max_players`, `sessions_per_instance`, `sessions`, `occupancy`, `churn`"),
+        ("unknown_field", "7:1: field `fleet[0].max_player`: unknown field `max_player`, expected one of `id`, `name`, `type`, `compute_type`, `home_region`, `locations`, `alias_id`, `account`, `max_players`, `sessions_per_instance`, `sessions`, `occupancy`, `churn`, `status`, `location_status`, `capacity`"),
         ("bad_enum", "5:8: field `fleet[0].type`: unknown variant `RESERVED`, expected `SPOT` or `ON_DEMAND`"),
         ("negative_count", "9:10: field `fleet[0].sessions.active`: invalid count -5: expected a whole number from 0 to 4294967295"),
-        ("unknown_operation", "2:1: field `faults.rate_limits`: unknown operation \"DescribeGameSession\": expected one of ListFleets, DescribeFleetAttributes, DescribeFleetLocationAttributes, DescribeGameSessions, DescribeGameSessionDetails, DescribeFleetEvents"),
+        ("unknown_operation", "2:1: field `faults.rate_limits`: unknown operation \"DescribeGameSession\": expected one of ListFleets, DescribeFleetAttributes, DescribeFleetLocationAttributes, DescribeGameSessions, DescribeGameSessionDetails, DescribeFleetEvents, DescribeFleetCapacity, DescribeFleetLocationCapacity, DescribeFleetUtilization, DescribeFleetLocationUtilization, DescribeGameSessionQueues, DescribeMatchmakingConfigurations"),
         ("bad_ratio", "3:22: field `faults.server_error_ratio`: invalid value 1.5: expected a fraction between 0 and 1"),
         ("ondemand_interruptions", "9:1: field `fleet[0].churn.interruption_probability`: only SPOT fleets are interrupted; set type = \"SPOT\" or remove it"),
         ("unknown_event_code", "9:43: field `fleet[0].churn.events.SERVER_CRASHED`: unknown event code \"SERVER_CRASHED\": expected a GameLift EventCode such as SERVER_PROCESS_CRASHED (all are listed in config/scenarios/README.md)"),

@@ -11,13 +11,16 @@
 
 mod accounts;
 mod bad_input;
+mod capacity;
 mod deploy;
+mod events;
 mod exporter;
 mod operator_kit;
 mod python_clients;
 mod reliability;
 mod simulator;
 mod simulator_accounts;
+mod simulator_capacity;
 mod simulator_events;
 mod soak;
 mod support;

@@ -496,3 +496,266 @@ async fn aws_cli_describes_fleet_events_and_session_details() {
         .count();
     assert_eq!(pages, truth.len().div_ceil(4), "the CLI followed NextToken");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fleet capacity and utilization through AWS JSON 1.1: the same answers as through the SDK.
+
+use gamelift_exporter::simulator::{CapacityRecord, UtilizationRecord};
+
+/// boto3: DescribeFleetCapacity and DescribeFleetUtilization through boto3's paginators (a
+/// page per fleet), the located forms for every (fleet, location) given as `FLEET/LOCATION`
+/// arguments, and the errors of a batch too large and of a location the fleet does not have.
+const BOTO3_CAPACITY: &str = r#"
+import json, sys
+import boto3
+endpoint, region, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+client = boto3.client("gamelift", endpoint_url=endpoint, region_name=region,
+                      aws_access_key_id="AKIDBOTO3", aws_secret_access_key="boto3-secret")
+out = {"capacity": [], "utilization": [], "located_capacity": [], "located_utilization": [], "errors": {}}
+for page in client.get_paginator("describe_fleet_capacity").paginate(PaginationConfig={"PageSize": 1}):
+    out["capacity"].extend(page["FleetCapacity"])
+for page in client.get_paginator("describe_fleet_utilization").paginate(PaginationConfig={"PageSize": 1}):
+    out["utilization"].extend(page["FleetUtilization"])
+for pair in pairs:
+    fleet, location = pair.split("/")
+    if fleet != "fleet-anywhere":
+        answer = client.describe_fleet_location_capacity(FleetId=fleet, Location=location)
+        out["located_capacity"].append(answer["FleetCapacity"])
+    answer = client.describe_fleet_location_utilization(FleetId=fleet, Location=location)
+    out["located_utilization"].append(answer["FleetUtilization"])
+try:
+    client.describe_fleet_capacity(FleetIds=["fleet-%02d" % i for i in range(11)])
+except client.exceptions.InvalidRequestException as e:
+    out["errors"]["too_many"] = e.response["Error"]["Message"]
+try:
+    client.describe_fleet_location_capacity(FleetId="fleet-spot", Location="ap-south-1")
+except client.exceptions.InvalidRequestException as e:
+    out["errors"]["no_such_location"] = e.response["Error"]["Message"]
+print(json.dumps(out))
+"#;
+
+/// A FleetCapacity as AWS JSON carries it.
+fn capacity_json(r: &CapacityRecord) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "FleetId": r.fleet_id,
+        "FleetArn": format!("arn:aws:gamelift:us-west-2:123456789012:fleet/{}", r.fleet_id),
+        "InstanceType": "c5.large",
+        "Location": r.location,
+        "InstanceCounts": {
+            "DESIRED": r.desired, "MINIMUM": r.minimum, "MAXIMUM": r.maximum, "PENDING": r.pending,
+            "ACTIVE": r.active, "IDLE": r.idle, "TERMINATING": r.terminating,
+        },
+    });
+    if let Some(g) = &r.container_groups {
+        value["GameServerContainerGroupCounts"] = serde_json::json!({
+            "PENDING": g.pending, "ACTIVE": g.active, "IDLE": g.idle, "TERMINATING": g.terminating,
+        });
+    }
+    value
+}
+
+fn utilization_json(u: &UtilizationRecord) -> serde_json::Value {
+    serde_json::json!({
+        "FleetId": u.fleet_id,
+        "FleetArn": format!("arn:aws:gamelift:us-west-2:123456789012:fleet/{}", u.fleet_id),
+        "Location": u.location,
+        "ActiveServerProcessCount": u.active_server_processes,
+        "ActiveGameSessionCount": u.active_game_sessions,
+        "CurrentPlayerSessionCount": u.current_player_sessions,
+        "MaximumPlayerSessionCount": u.maximum_player_sessions,
+    })
+}
+
+/// The capacity world after a reclaim in us-east-1 (its replacement PENDING) and with the
+/// home Region's DESIRED raised (two more PENDING), so that every count is non-trivial. Returns
+/// the expected (home capacity, every located capacity, home utilization, every located
+/// utilization) of the us-west-2 fleets, from the simulator's truth: the SDK tests check that
+/// truth against counts of their own.
+fn capacity_world(sim: &Simulator) -> [Vec<serde_json::Value>; 4] {
+    let east = sim
+        .sessions()
+        .into_iter()
+        .find(|s| s.fleet_id == "fleet-spot" && s.location == "us-east-1" && s.status == "ACTIVE")
+        .unwrap()
+        .compute_name;
+    sim.interrupt_instance("fleet-spot", &east, Duration::ZERO)
+        .unwrap();
+    sim.set_capacity("fleet-spot", "us-west-2", 1, 5, 5);
+    let in_region = |fleet: &str| fleet != "fleet-eu";
+    let capacity = sim.capacity();
+    assert!(capacity
+        .iter()
+        .any(|r| r.pending > 0 && r.location == "us-east-1"));
+    let utilization = sim.utilization();
+    let home = |location: &str| location == "us-west-2";
+    [
+        capacity
+            .iter()
+            .filter(|r| in_region(&r.fleet_id) && home(&r.location))
+            .map(capacity_json)
+            .collect(),
+        capacity
+            .iter()
+            .filter(|r| in_region(&r.fleet_id))
+            .map(capacity_json)
+            .collect(),
+        utilization
+            .iter()
+            .filter(|u| in_region(&u.fleet_id) && home(&u.location) && u.fleet_id != "fleet-anywhere")
+            .map(utilization_json)
+            .collect(),
+        utilization
+            .iter()
+            .filter(|u| in_region(&u.fleet_id))
+            .map(utilization_json)
+            .collect(),
+    ]
+}
+
+fn fleet_locations(sim: &Simulator) -> Vec<String> {
+    let mut pairs: Vec<String> = sim
+        .fleets()
+        .into_iter()
+        .filter(|(fleet, _)| fleet != "fleet-eu")
+        .flat_map(|(fleet, locations)| locations.into_iter().map(move |l| format!("{fleet}/{l}")))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn sorted(mut values: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    values.sort_by_key(|v| (v["FleetId"].to_string(), v["Location"].to_string()));
+    values
+}
+
+#[tokio::test]
+async fn boto3_describes_capacity_and_utilization() {
+    if !python_has_boto3() {
+        return;
+    }
+    let sim = Simulator::start(&scenario(crate::simulator_capacity::CAPACITY), Clock::Manual)
+        .await
+        .unwrap();
+    let [capacity, located_capacity, utilization, located_utilization] = capacity_world(&sim);
+    let pairs = fleet_locations(&sim);
+    let mut args = vec![
+        "-c".to_string(),
+        BOTO3_CAPACITY.to_string(),
+        sim.url.clone(),
+        "us-west-2".into(),
+    ];
+    args.extend(pairs.iter().cloned());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args(&args)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let list = |key: &str| result[key].as_array().unwrap().clone();
+    assert_eq!(sorted(list("capacity")), sorted(capacity));
+    assert_eq!(sorted(list("located_capacity")), sorted(located_capacity));
+    assert_eq!(sorted(list("utilization")), sorted(utilization));
+    assert_eq!(sorted(list("located_utilization")), sorted(located_utilization));
+    assert_eq!(
+        result["errors"]["too_many"],
+        "1 validation error detected: Value '[fleet-00, fleet-01, fleet-02, fleet-03, fleet-04, fleet-05, fleet-06, fleet-07, fleet-08, fleet-09, fleet-10]' at 'fleetIds' failed to satisfy constraint: Member must have length less than or equal to 10"
+    );
+    assert_eq!(
+        result["errors"]["no_such_location"],
+        "Location ap-south-1 is not a location of fleet fleet-spot."
+    );
+    let requests = sim.requests();
+    assert!(requests.iter().all(|r| r.protocol == "awsJson1_1"));
+    let count = |operation: &str| requests.iter().filter(|r| r.operation == operation).count();
+    // Pages of one: 3 EC2 and CONTAINER fleets in us-west-2, plus the refused batch.
+    assert_eq!(count("DescribeFleetCapacity"), 3 + 1);
+    assert_eq!(count("DescribeFleetUtilization"), 3);
+    assert_eq!(count("DescribeFleetLocationUtilization"), pairs.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_describes_capacity_and_utilization() {
+    if !support::require_tool("aws") {
+        return;
+    }
+    let sim = Simulator::start(&scenario(crate::simulator_capacity::CAPACITY), Clock::Manual)
+        .await
+        .unwrap();
+    let [capacity, located_capacity, utilization, located_utilization] = capacity_world(&sim);
+    let cli = |args: &[&str]| {
+        let mut command = Command::new("aws");
+        command
+            .arg("gamelift")
+            .args(args)
+            .args([
+                "--endpoint-url",
+                &sim.url,
+                "--region",
+                "us-west-2",
+                "--output",
+                "json",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
+            .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let output = tokio::task::block_in_place(|| command.output().unwrap());
+        (
+            output.status.success(),
+            serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap_or_default(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let ok = |args: &[&str]| {
+        let (success, json, stderr) = cli(args);
+        assert!(success, "aws {args:?} failed:\n{stderr}");
+        json
+    };
+    let list = |value: &serde_json::Value, key: &str| value[key].as_array().unwrap().clone();
+    // The CLI follows NextToken itself: --page-size 1 makes it page.
+    let listed = ok(&["describe-fleet-capacity", "--page-size", "1"]);
+    assert_eq!(sorted(list(&listed, "FleetCapacity")), sorted(capacity));
+    let listed = ok(&["describe-fleet-utilization", "--page-size", "1"]);
+    assert_eq!(sorted(list(&listed, "FleetUtilization")), sorted(utilization));
+    let mut got_capacity = Vec::new();
+    let mut got_utilization = Vec::new();
+    for pair in fleet_locations(&sim) {
+        let (fleet, location) = pair.split_once('/').unwrap();
+        let args = ["--fleet-id", fleet, "--location", location];
+        if fleet != "fleet-anywhere" {
+            let one = ok(&[&["describe-fleet-location-capacity"], &args[..]].concat());
+            got_capacity.push(one["FleetCapacity"].clone());
+        }
+        let one = ok(&[&["describe-fleet-location-utilization"], &args[..]].concat());
+        got_utilization.push(one["FleetUtilization"].clone());
+    }
+    assert_eq!(sorted(got_capacity), sorted(located_capacity));
+    assert_eq!(sorted(got_utilization), sorted(located_utilization));
+    let pages = sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "DescribeFleetCapacity")
+        .count();
+    assert_eq!(pages, 3, "the CLI followed NextToken over 3 fleets");
+
+    let many: Vec<String> = (0..11).map(|i| format!("fleet-{i:02}")).collect();
+    let mut args = vec!["describe-fleet-utilization", "--fleet-ids"];
+    args.extend(many.iter().map(String::as_str));
+    let (success, _, stderr) = cli(&args);
+    assert!(!success);
+    assert!(
+        stderr.contains("InvalidRequestException")
+            && stderr.contains("Member must have length less than or equal to 10"),
+        "{stderr}"
+    );
+}
