@@ -10,20 +10,27 @@
 //! Layout: [`scenario`] (the TOML input), [`state`] (sessions and evolution), [`ops`] (operations
 //! and errors), [`wire`] (CBOR/JSON), [`server`] (HTTP, auth, faults, request log), [`accounts`]
 //! (several AWS accounts, who signed a request), `sts` (AssumeRole, Query protocol, XML),
-//! `limits` (AWS's rate table per account, Region and operation; per-fleet throttling).
+//! `limits` (AWS's rate table per account, Region and operation; per-fleet throttling),
+//! [`placements`] (game session queues, placements, FlexMatch, their EventBridge events, and
+//! DescribeGameSessionQueues / DescribeMatchmakingConfigurations), `sqs` (the SQS endpoint, AWS
+//! JSON 1.0, the events are delivered to), `md5` (SQS's message digests).
 
 pub mod accounts;
 mod limits;
+mod md5;
 pub mod ops;
+pub mod placements;
 mod rng;
 pub mod scenario;
 mod server;
+mod sqs;
 pub mod state;
 mod sts;
 pub mod wire;
 
 pub use accounts::{AccountSpec, RoleSpec};
 pub use limits::AWS_RATE_LIMITS;
+pub use placements::{EventsDelivery, MatchmakingSpec, QueueSpec};
 pub use scenario::{CapacitySpec, Faults, FleetSpec, Scenario};
 pub use server::serve;
 
@@ -191,6 +198,8 @@ struct Inner {
     fault_rng: Rng,
     requests: Vec<RequestRecord>,
     accounts: accounts::Accounts,
+    /// SQS queues and the world's events on their way to them.
+    sqs: sqs::Sqs,
 }
 
 /// A handle to a simulator; cheap to clone, shared between the HTTP server and tests.
@@ -201,8 +210,10 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn new(scenario: &Scenario, clock: Clock) -> Simulator {
+        let world = World::new(scenario);
+        let sqs = sqs::Sqs::new(scenario, world.now_ms());
         let inner = Inner {
-            world: World::new(scenario),
+            world,
             max_page_size: scenario.max_page_size,
             max_fleet_ids: scenario.max_fleet_ids,
             clock,
@@ -213,6 +224,7 @@ impl Simulator {
             fault_rng: Rng::new(scenario.seed, &[0xFA017]),
             requests: Vec::new(),
             accounts: accounts::Accounts::new(scenario),
+            sqs,
         };
         Simulator {
             inner: Arc::new(Mutex::new(inner)),
@@ -229,6 +241,7 @@ impl Simulator {
         let mut inner = self.lock();
         let target = inner.target_ms();
         inner.world.advance_to(target);
+        inner.deliver_events();
         inner
     }
 
@@ -243,6 +256,7 @@ impl Simulator {
         inner.manual_offset_ms += by.as_millis() as i64;
         let target = inner.target_ms();
         inner.world.advance_to(target);
+        inner.deliver_events();
     }
 
     /// Reclaims now, without notice, the first `instances` instances at a location of a SPOT
@@ -510,6 +524,7 @@ impl Simulator {
         let simulator = Simulator::new(scenario, clock);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
+        simulator.set_listen_url(url.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = simulator.clone();
         tokio::spawn(async move {

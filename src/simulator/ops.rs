@@ -123,7 +123,8 @@ pub fn dispatch(call: &Call, operation: &str, input: &BTreeMap<String, Doc>) -> 
         "DescribeFleetUtilization" => describe_fleets(call, &input, &UTILIZATION),
         "DescribeFleetLocationCapacity" => describe_fleet_location(call, &input, &CAPACITY),
         "DescribeFleetLocationUtilization" => describe_fleet_location(call, &input, &UTILIZATION),
-        other => Err(ApiError::unknown_operation(other)),
+        other => super::placements::dispatch(call, other, &input)
+            .unwrap_or_else(|| Err(ApiError::unknown_operation(other))),
     }
 }
 
@@ -147,7 +148,7 @@ impl Call<'_> {
             .ok_or_else(|| ApiError::not_found(format!("Fleet {id} not found.")))
     }
 
-    fn page_limit(&self, input: &Input) -> Result<usize, ApiError> {
+    pub(super) fn page_limit(&self, input: &Input) -> Result<usize, ApiError> {
         match input.int("Limit").map_err(invalid)? {
             None => Ok(self.max_page_size as usize),
             Some(limit) if limit < 1 => Err(ApiError::invalid(format!(
@@ -159,7 +160,7 @@ impl Call<'_> {
 
     /// Opaque page token: the last position returned, when it was issued, and a MAC binding it
     /// to the query, so forged, altered, reused-for-another-query and expired tokens are refused.
-    fn token(&self, query: &str, position: u64) -> String {
+    pub(super) fn token(&self, query: &str, position: u64) -> String {
         let issued = self.world.now_ms();
         format!(
             "{position:x}.{issued:x}.{:016x}",
@@ -181,7 +182,7 @@ impl Call<'_> {
     }
 
     /// Where to resume: `None` for the first page.
-    fn resume(&self, input: &Input, query: &str) -> Result<Option<u64>, ApiError> {
+    pub(super) fn resume(&self, input: &Input, query: &str) -> Result<Option<u64>, ApiError> {
         let Some(token) = input.string("NextToken").map_err(invalid)? else {
             return Ok(None);
         };

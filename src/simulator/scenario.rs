@@ -172,6 +172,17 @@ pub struct Scenario {
     pub faults: Faults,
     #[serde(rename = "fleet", default)]
     pub fleets: Vec<FleetSpec>,
+    /// Game session queues and their placements (see [`super::placements`]).
+    #[serde(rename = "queue", default)]
+    pub queues: Vec<super::placements::QueueSpec>,
+    /// FlexMatch matchmaking configurations placing through those queues.
+    #[serde(rename = "matchmaking", default)]
+    pub matchmaking: Vec<super::placements::MatchmakingSpec>,
+    /// The SQS queue (of the default account) the placement and matchmaking events go to.
+    #[serde(default, deserialize_with = "super::placements::events_queue")]
+    pub events_queue: Option<String>,
+    #[serde(default)]
+    pub events_delivery: super::placements::EventsDelivery,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -551,7 +562,7 @@ fn default_rate_limits() -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn ratio<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+pub(super) fn ratio<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     let value = f64::deserialize(deserializer)?;
     if (0.0..=1.0).contains(&value) {
         Ok(value)
@@ -562,7 +573,7 @@ fn ratio<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     }
 }
 
-fn non_negative<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+pub(super) fn non_negative<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     let value = f64::deserialize(deserializer)?;
     if value >= 0.0 && value.is_finite() {
         Ok(value)
@@ -608,7 +619,7 @@ fn failing_operations<'de, D: Deserializer<'de>>(
     Ok(values)
 }
 
-fn positive_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+pub(super) fn positive_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     let value = u32::deserialize(deserializer)?;
     if value == 0 {
         return Err(serde::de::Error::custom("invalid value 0: expected at least 1"));
@@ -662,10 +673,12 @@ fn locations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, 
 fn rate_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, f64>, D::Error> {
     let values = BTreeMap::<String, f64>::deserialize(deserializer)?;
     for (operation, rate) in &values {
-        if !OPERATIONS.contains(&operation.as_str()) {
+        let queue_operations = super::placements::OPERATIONS;
+        if !OPERATIONS.contains(&operation.as_str()) && !queue_operations.contains(&operation.as_str()) {
             return Err(serde::de::Error::custom(format!(
-                "unknown operation {operation:?}: expected one of {}",
-                OPERATIONS.join(", ")
+                "unknown operation {operation:?}: expected one of {}, {}",
+                OPERATIONS.join(", "),
+                queue_operations.join(", ")
             )));
         }
         if !(*rate > 0.0 && rate.is_finite()) {
@@ -843,7 +856,8 @@ impl Scenario {
                 }
             }
         }
-        super::accounts::validate(self, path, text)
+        super::accounts::validate(self, path, text)?;
+        super::placements::validate(self, path, text)
     }
 }
 

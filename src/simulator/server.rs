@@ -19,6 +19,10 @@ const MAX_BODY: usize = 1 << 20;
 
 /// Serves GameLift on `listener` until `shutdown` completes.
 pub async fn serve(simulator: Simulator, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    if let Ok(address) = listener.local_addr() {
+        // The base of the SQS queue URLs handed out when a request does not say its Host.
+        simulator.set_listen_url(format!("http://{address}"));
+    }
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -131,6 +135,10 @@ impl Simulator {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if path == "/" && target.is_none() && form {
             return self.sts(request, arrived).await;
+        }
+        if let Some(operation) = target.as_deref().and_then(|t| t.strip_prefix("AmazonSQS.")) {
+            let operation = operation.to_string();
+            return Ok(self.sqs(request, arrived, &operation).await);
         }
         let (protocol, operation) = if let Some(operation) = path.strip_prefix(CBOR_PREFIX) {
             (Protocol::RpcV2Cbor, operation.to_string())
@@ -268,7 +276,7 @@ impl Simulator {
             ..
         } = rolled;
         let error = |e: ApiError| api_error(protocol, &e).map(|r| (e.code.to_string(), r));
-        if !ops::OPERATION_NAMES.contains(&operation) {
+        if !ops::OPERATION_NAMES.contains(&operation) && !super::placements::OPERATIONS.contains(&operation) {
             return error(ApiError::unknown_operation(operation));
         }
         let Some(authorization) = authorization.filter(|a| a.starts_with("AWS4-HMAC-SHA256")) else {

@@ -591,6 +591,8 @@ pub struct World {
     /// Evolution steps applied so far; the world is at `start_ms + ticks * tick_ms`.
     pub ticks: u64,
     pub fleets: Vec<Fleet>,
+    /// Game session queues, matchmaking, and their pending placements and tickets.
+    pub placements: super::placements::Placements,
     pub ids: Ids,
     id_keys: IdKeys,
 }
@@ -611,6 +613,7 @@ impl World {
             start_ms,
             ticks: 0,
             fleets: Vec::new(),
+            placements: Default::default(),
             ids: Ids {
                 next_seq: 1,
                 next_instance: 1,
@@ -624,6 +627,7 @@ impl World {
         for (index, spec) in scenario.fleets.iter().enumerate() {
             world.add_fleet(index, spec.clone());
         }
+        world.placements = super::placements::Placements::new(scenario, &world);
         world
     }
 
@@ -772,6 +776,11 @@ impl World {
     fn step(&mut self) {
         let now = self.now_ms();
         let tick = self.ticks;
+        // Placements first: the sessions they create date from within the tick just ended, so
+        // they come before this tick's churn in both creation time and sequence number.
+        let mut placements = std::mem::take(&mut self.placements);
+        placements.step(self, now, tick);
+        self.placements = placements;
         let retention = self.retention_ms;
         let ids = &mut self.ids;
         for (index, fleet) in self.fleets.iter_mut().enumerate() {
@@ -1012,6 +1021,40 @@ impl World {
             .ok_or_else(|| format!("unknown event code {code:?}: expected a GameLift EventCode"))?;
         let resource = resource_id.map_or_else(|| fleet.spec.id.clone(), str::to_string);
         Ok(fleet.emit(ids, now, code, resource, count))
+    }
+
+    /// A new ACTIVE session for a fulfilled queue placement: `players` players (at most the
+    /// fleet's max) on a fleet's location, created at `created_ms`. Returns its sequence number;
+    /// `None` when the location has no slot for it (every one taken at MAXIMUM, or capacity
+    /// pending), as for any new session.
+    pub(super) fn place_session(
+        &mut self,
+        fleet: usize,
+        location: u16,
+        created_ms: i64,
+        players: u32,
+    ) -> Option<u64> {
+        let fleet = &mut self.fleets[fleet];
+        let instance = fleet.slot_for_new_session(&mut self.ids, location)?;
+        let seq = self.ids.take_seq();
+        fleet.hosts.occupy(instance, seq);
+        let max_players = fleet.spec.max_players;
+        fleet.sessions.insert(
+            seq,
+            Session {
+                seq,
+                location,
+                instance,
+                creation_ms: created_ms,
+                termination_ms: None,
+                current_players: players.min(max_players),
+                max_players,
+                status: Status::Active,
+                interrupted: false,
+                accept_all: true,
+            },
+        );
+        Some(seq)
     }
 
     /// Sets the limits and DESIRED of a fleet location (see [`Fleet::set_capacity`]).

@@ -21,6 +21,7 @@ mod reliability;
 mod simulator;
 mod simulator_accounts;
 mod simulator_capacity;
+mod simulator_events;
 mod soak;
 mod support;
 mod sweep_engine;
