@@ -716,6 +716,8 @@ pub struct DemoTarget {
     pub regions: Vec<String>,
     /// `None` until the simulator is started (`--check-config --demo` has no URL to show).
     pub endpoint_url: Option<String>,
+    /// The simulator's SQS queue of placement and matchmaking events, once it is started.
+    pub events_queue_url: Option<String>,
 }
 
 impl Overrides {
@@ -734,6 +736,15 @@ impl Overrides {
             config.aws.profile = None;
             // The simulated world is one account.
             config.accounts.clear();
+            // Its placement and matchmaking events come from its own SQS queue.
+            config.events = demo.events_queue_url.as_ref().map(|url| EventsConfig {
+                sqs_queue_url: url.clone(),
+                region: demo.regions.first().cloned(),
+                account: None,
+                endpoint_url: None,
+                wait_time: default_wait_time(),
+                dedup_window: default_dedup_window(),
+            });
         }
         config
     }

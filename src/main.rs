@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         demo: args.demo.then(|| DemoTarget {
             regions: gamelift_exporter::demo::regions(),
             endpoint_url: None,
+            events_queue_url: None,
         }),
     };
     let config = match Config::layered(args.config.as_deref(), &overrides) {
