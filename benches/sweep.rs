@@ -836,6 +836,86 @@ fn quota_row(fleets: usize) -> QuotaRow {
     }
 }
 
+/// What one `[events]` reader sustains: `events` placement events waiting in the simulator's SQS
+/// queue, read by a fresh exporter until all are counted. Returns (events per second, exporter
+/// CPU milliseconds per 1,000 events, counted).
+fn events_row(events: usize) -> (f64, f64, f64) {
+    let world = World {
+        toml: "seed = 4\nevents_queue = \"bench-events\"\n[faults]\nrate_limits = {}\n".to_string(),
+        total: 0,
+        live: 0,
+        fleets: Vec::new(),
+        live_minimum: 0,
+        expected_dgs: 0,
+    };
+    let sim = Sim::start(&world);
+    let queue = format!("{}/123456789012/bench-events", sim.url());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let config = aws_sdk_sqs::config::Builder::new()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-west-2"))
+            .endpoint_url(sim.url())
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new("AKIDBENCH", "secret", None, None, "bench"))
+            .build();
+        let client = aws_sdk_sqs::Client::from_conf(config);
+        for chunk in (0..events).collect::<Vec<_>>().chunks(10) {
+            let entries = chunk
+                .iter()
+                .map(|i| {
+                    let body = serde_json::json!({
+                        "version": "0", "id": format!("bench-{i}"), "detail-type": "GameLift Queue Placement Event",
+                        "source": "aws.gamelift", "account": "123456789012", "time": "2026-11-30T12:00:00Z", "region": "us-west-2",
+                        "resources": ["arn:aws:gamelift:us-west-2:123456789012:gamesessionqueue/bench"],
+                        "detail": {"type": if i % 10 == 0 { "PlacementTimedOut" } else { "PlacementFulfilled" },
+                            "placementId": format!("p-{i}"), "startTime": "2026-11-30T11:59:58.500Z", "endTime": "2026-11-30T12:00:00.000Z",
+                            "gameSessionRegion": "us-west-2", "placedPlayerSessions": [{"playerId": "a", "playerSessionId": "psess-1"}]},
+                    });
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body.to_string())
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            client
+                .send_message_batch()
+                .queue_url(&queue)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("SendMessageBatch");
+        }
+    });
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let config = temp_path("exporter-events.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"{address}\"\n[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\n[sweep]\ninterval = \"1h\"\nhistory_interval = \"1h\"\ndiscovery_interval = \"1h\"\ncapacity_interval = \"1h\"\n[events]\nsqs_queue_url = \"{queue}\"\nwait_time = \"1s\"\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let exporter = ExporterProcess::start(&["--config", config.to_str().unwrap(), "--log-level", "warn"], &address);
+    let pid = exporter.child.id();
+    let key = "gamelift_exporter_events_received_total{detail_type=\"GameLift Queue Placement Event\"}";
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let counted = loop {
+        let counted = metrics(&exporter.address).get(key).copied().unwrap_or(0.0);
+        if counted >= events as f64 || Instant::now() > deadline {
+            break counted;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid);
+    drop(exporter);
+    (counted / seconds, cpu * 1000.0 / (counted / 1000.0), counted)
+}
+
 /// Reclaims one instance of a SPOT fleet right after one of its live passes, then waits for its
 /// interruption counter to move by the sessions ended, and counts the fleet's live passes from
 /// the interruption to the pass that counted it (the one whose lookups came last).
@@ -1187,6 +1267,9 @@ fn main() {
 
     eprintln!("running one account-Region at the default budgets...");
     let quota: Vec<QuotaRow> = [56, 60].into_iter().map(quota_row).collect();
+    let event_count = if full { 50_000 } else { 2_000 };
+    eprintln!("running the events reader on {event_count} events...");
+    let (events_per_second, cpu_ms_per_1000, events_counted) = events_row(event_count);
     eprintln!("running capacity cycles...");
     let capacity = capacity_cycle(&world(sizes[0].1, 0), load.interval_seconds);
     let eligible = FLEETS.len();
@@ -1209,6 +1292,9 @@ fn main() {
         );
     }
     println!("  so the default share of one account-Region sweeps 56 such fleets every 60 s (4 calls each of the 225 the budgets leave to live passes per minute), or one fleet of up to 22,200 live sessions (222 pages of 100 + 3 calls)");
+    println!(
+        "\none [events] reader, {event_count} placement events waiting in the simulator's SQS queue: {events_per_second:.0} events/s (from the exporter's start to the last counted), exporter CPU {cpu_ms_per_1000:.1} ms per 1,000 events (start-up included)"
+    );
     println!(
         "\ncalls per capacity cycle ({eligible} fleets, {remote} remote locations, batch {batch}): {}; {} in all",
         capacity
@@ -1270,6 +1356,10 @@ fn main() {
                 && (row.measured_seconds / row.computed_seconds - 1.0).abs() < 0.15,
         ));
     }
+    checks.push((
+        format!("the events reader counts every one of {event_count} events once (got {events_counted})"),
+        events_counted == event_count as f64,
+    ));
     let batches = eligible.div_ceil(batch);
     checks.push((
         format!(
