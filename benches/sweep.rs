@@ -850,7 +850,10 @@ fn events_row(events: usize) -> (f64, f64, f64) {
     };
     let sim = Sim::start(&world);
     let queue = format!("{}/123456789012/bench-events", sim.url());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let config = aws_sdk_sqs::config::Builder::new()
             .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
@@ -899,7 +902,10 @@ fn events_row(events: usize) -> (f64, f64, f64) {
     )
     .unwrap();
     let started = Instant::now();
-    let exporter = ExporterProcess::start(&["--config", config.to_str().unwrap(), "--log-level", "warn"], &address);
+    let exporter = ExporterProcess::start(
+        &["--config", config.to_str().unwrap(), "--log-level", "warn"],
+        &address,
+    );
     let pid = exporter.child.id();
     let key = "gamelift_exporter_events_received_total{detail_type=\"GameLift Queue Placement Event\"}";
     let deadline = Instant::now() + Duration::from_secs(600);

@@ -292,3 +292,57 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
         "without credentials no GameLift request leaves"
     );
 }
+
+#[tokio::test]
+async fn check_config_prints_the_quota_arithmetic_for_the_fleets_it_reaches() {
+    use gamelift_exporter::simulator::{Clock, Simulator};
+    let sim = Simulator::start(&crate::support::scenario(&small_world()), Clock::Manual)
+        .await
+        .unwrap();
+    let config = crate::support::temp_path("quota.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[aws]\nregion = \"us-west-2\"\nendpoint_url = \"{}\"\nquota_share = 0.1\nmax_requests_per_second = 100\n",
+            sim.url
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gamelift-exporter"))
+            .args(["--config", &config, "--check-config"])
+            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The budgets: 20/s x 0.1 and 30/s x 0.1, under the cap of 100/s.
+    assert!(
+        stdout.contains("#   DescribeGameSessions: 2/s (AWS's 20/s x 0.1 = 2/s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("#   DescribeFleetEvents: 3/s (AWS's 30/s x 0.1 = 3/s)"),
+        "{stdout}"
+    );
+    // The two fleets it reached: 6 listing calls need 6 / (2 - 0.25 x 2) = 4 s.
+    assert!(
+        stdout.contains("# account \"default\", us-west-2: 2 fleets in 2 locations; a live round costs at least 6 DescribeGameSessions + 2 DescribeFleetEvents calls, which the budgets pay for every 4s or more (sweep.interval = 1m); a capacity cycle costs 2 x ceil(2 / batch) + 0 calls."),
+        "{stdout}"
+    );
+    // And it is still a config that loads.
+    let printed = crate::support::temp_path("printed.toml");
+    std::fs::write(&printed, stdout.as_bytes()).unwrap();
+    gamelift_exporter::config::Config::load(&printed).unwrap();
+}

@@ -584,3 +584,29 @@ async fn a_failing_capacity_call_stays_where_it_happens() {
         "after recovery",
     );
 }
+
+#[tokio::test]
+async fn a_deleted_fleet_loses_its_capacity_series_and_the_others_stay_exact() {
+    let h = Harness::start(&world(), every_round).await;
+    h.exporter.sweep_once().await;
+    assert!(h.sim.delete_fleet(ONDEMAND));
+    h.exporter.sweep_once().await;
+    let (_, metrics) = h.scrape().await;
+    assert!(
+        !metrics.keys().any(|k| k.contains(ONDEMAND)),
+        "every series of the deleted fleet is gone"
+    );
+    assert_metrics_eq(
+        &only(&metrics, &CAPACITY_METRICS),
+        &capacity_truth(&h),
+        "the fleets that remain",
+    );
+    // The batched calls of this round named the deleted fleet and got nothing for it: the
+    // omission, not an error, is how the service says it is gone.
+    assert!(h
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "DescribeFleetCapacity")
+        .all(|r| r.outcome == "ok"));
+}
