@@ -28,7 +28,7 @@ pub const OPERATIONS: [&str; 12] = [
     "DescribeMatchmakingConfigurations",
 ];
 
-/// Fleet ids per DescribeFleetAttributes call.
+/// Fleet ids per DescribeFleetAttributes call (fewer when the service says so).
 const ATTRIBUTE_BATCH: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,8 +122,13 @@ pub async fn discover(
         }
     }
     let mut fleets = Vec::new();
-    for batch in ids.chunks(ATTRIBUTE_BATCH) {
-        let described = client
+    // Batches of ATTRIBUTE_BATCH ids; if the service says that is too many ("the error message
+    // includes the maximum allowed"), the rest goes in batches of what it allows.
+    let mut batch_size = ATTRIBUTE_BATCH;
+    let mut rest: &[String] = &ids;
+    while !rest.is_empty() {
+        let batch = &rest[..batch_size.min(rest.len())];
+        let result = client
             .call(Lane::Live, "DescribeFleetAttributes", || {
                 client
                     .client
@@ -131,8 +136,17 @@ pub async fn discover(
                     .set_fleet_ids(Some(batch.to_vec()))
                     .send()
             })
-            .await
-            .map_err(|e| failure("DescribeFleetAttributes", e))?;
+            .await;
+        let described = match result {
+            Ok(described) => described,
+            Err(error) if FailureReason::of(&error) == FailureReason::InvalidRequest && batch.len() > 1 => {
+                let limit = crate::capacity::stated_limit(error.message().unwrap_or_default(), batch.len());
+                batch_size = limit.unwrap_or(batch.len() / 2);
+                continue;
+            }
+            Err(error) => return Err(failure("DescribeFleetAttributes", error)),
+        };
+        rest = &rest[batch.len()..];
         for attributes in described.fleet_attributes() {
             match fleet_of(attributes, &client.region) {
                 Some(mut fleet) if accepted(filter, &fleet) => {

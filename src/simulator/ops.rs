@@ -104,6 +104,8 @@ pub struct Call<'a> {
     pub max_page_size: u32,
     /// Most fleet ids DescribeFleetCapacity and DescribeFleetUtilization take in one request.
     pub max_fleet_ids: u32,
+    /// Most fleet ids DescribeFleetAttributes takes in one request, if limited.
+    pub attributes_max_fleet_ids: Option<u32>,
     pub failing_fleets: &'a [String],
 }
 
@@ -254,6 +256,15 @@ fn describe_fleet_attributes(call: &Call, input: &Input) -> Result<Doc, ApiError
     if let Some(ids) = input.strings("FleetIds").map_err(invalid)? {
         if ids.is_empty() {
             return Err(ApiError::invalid("FleetIds must contain at least one fleet id."));
+        }
+        if let Some(max) = call
+            .attributes_max_fleet_ids
+            .filter(|max| ids.len() > *max as usize)
+        {
+            return Err(ApiError::invalid(format!(
+                "1 validation error detected: Value '[{}]' at 'fleetIds' failed to satisfy constraint: Member must have length less than or equal to {max}",
+                ids.join(", ")
+            )));
         }
         // As on AWS, requested fleets that do not exist are simply left out.
         let found: Vec<Doc> = ids

@@ -158,6 +158,10 @@ pub struct Scenario {
     /// more is an InvalidRequestException whose message states the maximum, as AWS documents.
     #[serde(default = "default_max_fleet_ids", deserialize_with = "positive_u32")]
     pub max_fleet_ids: u32,
+    /// Most fleet ids DescribeFleetAttributes takes in one request; unlimited when absent (the
+    /// exporter sends 16, and reads a lower maximum from the refusal).
+    #[serde(default, deserialize_with = "some_positive_u32")]
+    pub attributes_max_fleet_ids: Option<u32>,
     /// The default AWS account: fleets without `account` belong to it, and so does every request
     /// signed with an access key no `[[account]]` lists.
     #[serde(
@@ -522,6 +526,10 @@ fn default_retention() -> Duration {
 fn default_max_page_size() -> u32 {
     100
 }
+fn some_positive_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    positive_u32(deserializer).map(Some)
+}
+
 fn default_max_fleet_ids() -> u32 {
     10
 }

@@ -335,6 +335,7 @@ impl Simulator {
             account: &caller.account,
             max_page_size: inner.max_page_size,
             max_fleet_ids: inner.max_fleet_ids,
+            attributes_max_fleet_ids: inner.attributes_max_fleet_ids,
             failing_fleets: &inner.faults.failing_fleets,
         };
         let result = ops::dispatch(&call, operation, &members);

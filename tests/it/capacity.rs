@@ -610,3 +610,37 @@ async fn a_deleted_fleet_loses_its_capacity_series_and_the_others_stay_exact() {
         .filter(|r| r.operation == "DescribeFleetCapacity")
         .all(|r| r.outcome == "ok"));
 }
+
+#[tokio::test]
+async fn discovery_reads_a_lower_fleet_id_limit_from_the_refusal() {
+    let (world, ids, _) = many_fleets(10);
+    let world = world.replace("seed = 5\n", "seed = 5\nattributes_max_fleet_ids = 3\n");
+    let h = Harness::start(&world, |_| {}).await;
+    h.exporter.sweep_once().await;
+    let calls: Vec<_> = h
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "DescribeFleetAttributes")
+        .collect();
+    // Eight fleets: one refused batch of eight, then batches of three, three and two.
+    let sizes: Vec<(usize, String)> = calls
+        .iter()
+        .map(|r| (fleet_ids(&r.params).len(), r.outcome.clone()))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            (8, "InvalidRequestException".to_string()),
+            (3, "ok".into()),
+            (3, "ok".into()),
+            (2, "ok".into())
+        ]
+    );
+    let (_, metrics) = h.scrape().await;
+    assert_eq!(
+        only(&metrics, &["gamelift_fleet_info"]).len(),
+        ids.len() + 1,
+        "every fleet discovered, the Anywhere one included"
+    );
+}
