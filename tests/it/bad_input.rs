@@ -68,6 +68,13 @@ fn bad_configs_name_file_line_and_field() {
         ("tiny_rate", "2:27: field `aws.max_requests_per_second`: invalid value 1e-20: expected requests per second from 0.01 to 1000000"),
         ("bad_share", "2:24: field `sweep.history_budget_share`: invalid share 1: expected a fraction above 0 and below 1"),
         ("empty_state_path", "2:8: field `state.path`: empty path: expected a file name"),
+        ("bad_quota_share", "2:15: field `aws.quota_share`: invalid share 0: expected a fraction above 0 (at most 1 unless AWS raised your quotas; at most 1000)"),
+        ("duplicate_account", "5:1: field `accounts[1].name`: account name \"prod\" is used twice: expected a unique name per account"),
+        ("external_id_without_role", "3:1: field `accounts[0].external_id`: an external id is only sent when assuming a role: set role_arn too"),
+        ("bad_role_arn", "3:12: field `accounts[0].role_arn`: invalid role ARN \"arn:aws:iam::2109:role/x\": expected arn:aws:iam::<12-digit account id>:role/<name>"),
+        ("events_unknown_account", "6:1: field `events.account`: no [[accounts]] entry is named \"staging\""),
+        ("bad_queue_url", "2:17: field `events.sqs_queue_url`: invalid queue URL \"https://sqs.us-west-2.amazonaws.com/q\": expected https://sqs.<region>.amazonaws.com/<account id>/<queue name>"),
+        ("long_wait_time", "3:13: field `events.wait_time`: invalid wait time \"30s\": SQS long polling waits 0s to 20s"),
     ];
     for (name, message) in cases {
         let file = format!("tests/fixtures/configs/{name}.toml");
