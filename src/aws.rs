@@ -106,8 +106,8 @@ impl FailureReason {
     }
 }
 
-/// A one-line description of a failed call: the service's code and message, or the transport
-/// error with its causes.
+/// A one-line description of a failed call (GameLift's or SQS's: both SDKs share the error
+/// type): the service's code and message, or the transport error with its causes.
 pub fn describe<E>(error: &aws_sdk_gamelift::error::SdkError<E>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -119,14 +119,7 @@ where
             service.message().unwrap_or("no message")
         );
     }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    describe_chain(error)
 }
 
 /// `gamelift_exporter_api_requests_total` and `..._failures_total`, fed by an SDK interceptor so

@@ -116,7 +116,7 @@ impl EventReader {
             .wait_time_seconds(wait.as_secs().min(20) as i32)
             .send()
             .await
-            .map_err(|e| format!("ReceiveMessage failed: {}", describe(&e)))?;
+            .map_err(|e| format!("ReceiveMessage failed: {}", aws::describe(&e)))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(ReadReport::default());
@@ -157,7 +157,7 @@ impl EventReader {
             .map_err(|e| {
                 format!(
                     "DeleteMessageBatch failed (the messages come back and count as duplicates): {}",
-                    describe(&e)
+                    aws::describe(&e)
                 )
             })?;
         for failed in deleted.failed() {
@@ -176,25 +176,4 @@ impl EventReader {
             deleted: deleted.successful().len(),
         })
     }
-}
-
-fn describe<E>(error: &aws_sdk_sqs::error::SdkError<E>) -> String
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    if let Some(service) = error.as_service_error() {
-        return format!(
-            "{}: {}",
-            service.code().unwrap_or("error"),
-            service.message().unwrap_or("no message")
-        );
-    }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
