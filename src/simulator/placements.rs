@@ -301,17 +301,12 @@ pub(super) fn validate(scenario: &Scenario, path: &Path, text: &str) -> Result<(
                 ));
             }
         }
-        let outcomes = queue.failure_probability + queue.timeout_probability + queue.cancel_probability;
-        if outcomes > 1.0 {
-            return Err(locate(
-                format!("queue[{index}]"),
-                &quoted,
-                0,
-                format!(
-                    "failure_probability + timeout_probability + cancel_probability is {outcomes}: must not exceed 1"
-                ),
-            ));
-        }
+        outcomes_fit([
+            queue.failure_probability,
+            queue.timeout_probability,
+            queue.cancel_probability,
+        ])
+        .map_err(|message| locate(format!("queue[{index}]"), &quoted, 0, message))?;
         if queue.latency_min.is_zero() || queue.latency_min > queue.latency_max {
             return Err(locate(
                 format!("queue[{index}].latency_min"),
@@ -355,17 +350,12 @@ pub(super) fn validate(scenario: &Scenario, path: &Path, text: &str) -> Result<(
                 ),
             ));
         }
-        let outcomes = config.failure_probability + config.timeout_probability + config.cancel_probability;
-        if outcomes > 1.0 {
-            return Err(locate(
-                format!("matchmaking[{index}]"),
-                &quoted,
-                0,
-                format!(
-                    "failure_probability + timeout_probability + cancel_probability is {outcomes}: must not exceed 1"
-                ),
-            ));
-        }
+        outcomes_fit([
+            config.failure_probability,
+            config.timeout_probability,
+            config.cancel_probability,
+        ])
+        .map_err(|message| locate(format!("matchmaking[{index}]"), &quoted, 0, message))?;
         if config.search_min.is_zero() || config.search_min > config.search_max {
             return Err(locate(
                 format!("matchmaking[{index}].search_min"),
@@ -1220,6 +1210,18 @@ fn describe_matchmaking_configurations(call: &Call, input: &Input) -> Result<Doc
         ("Configurations", Doc::List(page)),
         ("NextToken", next.unwrap_or(Doc::Null)),
     ]))
+}
+
+/// The three outcome probabilities of a queue or a matchmaking configuration: the rest of the
+/// time the placement or ticket succeeds, so together they may not exceed 1.
+fn outcomes_fit([failure, timeout, cancel]: [f64; 3]) -> Result<(), String> {
+    let outcomes = failure + timeout + cancel;
+    if outcomes > 1.0 {
+        return Err(format!(
+            "failure_probability + timeout_probability + cancel_probability is {outcomes}: must not exceed 1"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

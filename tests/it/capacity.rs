@@ -182,6 +182,15 @@ fn every_round(config: &mut gamelift_exporter::config::Config) {
     config.sweep.capacity_interval = Duration::from_millis(1);
 }
 
+/// One round, then the capacity series compared with the simulator's instance table; returns
+/// the whole scrape.
+async fn sweep_and_compare(h: &Harness, what: &str) -> BTreeMap<String, f64> {
+    h.exporter.sweep_once().await;
+    let (_, metrics) = h.scrape().await;
+    assert_metrics_eq(&only(&metrics, &CAPACITY_METRICS), &capacity_truth(h), what);
+    metrics
+}
+
 #[tokio::test]
 async fn capacity_and_utilization_follow_an_interruption_and_the_recovery() {
     let h = Harness::start(&world(), every_round).await;
@@ -257,24 +266,12 @@ async fn capacity_and_utilization_follow_an_interruption_and_the_recovery() {
         .compute_name;
     h.sim.advance(secs(10));
     h.sim.interrupt_instance(SPOT, &instance, secs(120)).unwrap();
-    h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
-    assert_metrics_eq(
-        &only(&metrics, &CAPACITY_METRICS),
-        &capacity_truth(&h),
-        "during the notice",
-    );
+    let metrics = sweep_and_compare(&h, "during the notice").await;
     assert_eq!(instances(&metrics, SPOT, "us-east-1", "TERMINATING"), 1.0);
 
     // The instance is gone; its replacement is PENDING, then ACTIVE.
     h.sim.advance(secs(130));
-    h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
-    assert_metrics_eq(
-        &only(&metrics, &CAPACITY_METRICS),
-        &capacity_truth(&h),
-        "after the reclaim",
-    );
+    let metrics = sweep_and_compare(&h, "after the reclaim").await;
     assert_eq!(instances(&metrics, SPOT, "us-east-1", "TERMINATING"), 0.0);
     assert_eq!(instances(&metrics, SPOT, "us-east-1", "PENDING"), 1.0);
     assert_eq!(
@@ -283,13 +280,7 @@ async fn capacity_and_utilization_follow_an_interruption_and_the_recovery() {
     );
 
     h.sim.advance(secs(130));
-    h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
-    assert_metrics_eq(
-        &only(&metrics, &CAPACITY_METRICS),
-        &capacity_truth(&h),
-        "after the recovery",
-    );
+    let metrics = sweep_and_compare(&h, "after the recovery").await;
     assert_eq!(instances(&metrics, SPOT, "us-east-1", "PENDING"), 0.0);
     assert_eq!(instances(&metrics, SPOT, "us-east-1", "ACTIVE"), active_before);
 }
