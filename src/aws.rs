@@ -4,6 +4,8 @@
 //! bounded failure reason, and each account's health.
 
 use crate::budget::{BudgetGauges, Budgets, Lane, AWS_RATES};
+use crate::clock::SharedClock;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use crate::config::{AccountConfig, AwsConfig};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -630,14 +632,56 @@ pub async fn resolve_accounts(
     Ok(out)
 }
 
+/// A service that hands out the same NextToken twice would make a pagination loop forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedToken;
+
+impl std::fmt::Display for RepeatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the API returned the same NextToken twice; stopping to avoid a loop")
+    }
+}
+
+/// The token of the next page (`None` after the last), guarded against a repeated token: every
+/// pagination follows its tokens through this.
+pub fn next_page(previous: &Option<String>, next: Option<&str>) -> Result<Option<String>, RepeatedToken> {
+    let next = next.map(str::to_string);
+    if next.is_some() && next == *previous {
+        return Err(RepeatedToken);
+    }
+    Ok(next)
+}
+
+/// How the SDK clients reach AWS: credentials, the HTTP client and the clock. Production uses
+/// the default chain, the default HTTPS client and the system clock; the demo and tests hand in
+/// static credentials, and the timeline simulation the simulator's in-process client and clock.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Static source credentials (tests, `--demo`); the default chain when `None`.
+    pub credentials: Option<Credentials>,
+    /// The SDKs' HTTP client; the default HTTPS client when `None`.
+    pub http_client: Option<SharedHttpClient>,
+    /// Wall time for signing and credential expiry (the exporter's clock).
+    pub clock: SharedClock,
+}
+
+impl Default for Connection {
+    fn default() -> Connection {
+        Connection {
+            credentials: None,
+            http_client: None,
+            clock: crate::clock::system(),
+        }
+    }
+}
+
 /// What every client is built from.
 pub struct ClientSettings<'a> {
     pub aws: &'a AwsConfig,
     pub history_share: f64,
     pub metrics: &'a ApiMetrics,
     pub health: &'a Arc<AccountHealth>,
-    /// Static source credentials (tests, `--demo`); the default chain when `None`.
-    pub credentials: Option<Credentials>,
+    pub connection: Connection,
 }
 
 /// The SDK settings of one account in one Region: the source credentials (static, a profile
@@ -656,9 +700,13 @@ pub async fn sdk_config(
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    if let Some(credentials) = &settings.credentials {
+    if let Some(credentials) = &settings.connection.credentials {
         loader = loader.credentials_provider(credentials.clone());
     }
+    if let Some(client) = &settings.connection.http_client {
+        loader = loader.http_client(client.clone());
+    }
+    loader = loader.time_source(crate::clock::SdkTimeSource(settings.connection.clock.clone()));
     let sdk = loader.load().await;
     let Some(role) = &account.role_arn else {
         return sdk;

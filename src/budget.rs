@@ -59,12 +59,85 @@ pub struct BudgetGauges {
     pub waited: Counter,
 }
 
-/// The budgets of one account and Region: one per operation, and the overall cap.
+/// The budgets of one account and Region: one per operation, and the overall cap. Several
+/// configured accounts that are one AWS account share one `Budgets` per Region (AWS's quotas
+/// are per AWS account), and plan their work together ([`Budgets::plan`]).
 #[derive(Debug)]
 pub struct Budgets {
     history_share: f64,
     overall: RequestBudget,
     operations: BTreeMap<&'static str, RequestBudget>,
+    /// What each worker sharing these budgets asks of them, by worker key.
+    demands: Mutex<BTreeMap<String, Demand>>,
+}
+
+/// What one account-Region worker's work costs, for planning: calls by operation per live
+/// round, per capacity cycle and per discovery, at the configured intervals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Demand {
+    /// Calls of one live round (each fleet's latest live pass: listings, events polls,
+    /// lookups), by operation.
+    pub live_round: BTreeMap<&'static str, u64>,
+    /// Calls of one capacity cycle, by operation.
+    pub capacity_cycle: BTreeMap<&'static str, u64>,
+    /// Calls of one discovery, by operation.
+    pub discovery: BTreeMap<&'static str, u64>,
+    /// `sweep.interval`, `sweep.capacity_interval` (zero: off), `sweep.discovery_interval`.
+    pub live_interval: Duration,
+    pub capacity_interval: Duration,
+    pub discovery_interval: Duration,
+}
+
+impl Demand {
+    /// Calls per second of `operation` (`None`: all operations together) by live rounds, by
+    /// capacity cycles and by discoveries, at the configured intervals.
+    fn rates(&self, operation: Option<&str>) -> [f64; 3] {
+        let sum = |calls: &BTreeMap<&'static str, u64>| -> f64 {
+            calls
+                .iter()
+                .filter(|(op, _)| operation.is_none_or(|o| o == **op))
+                .map(|(_, n)| *n as f64)
+                .sum()
+        };
+        let per = |calls: f64, every: Duration| {
+            if every.is_zero() {
+                0.0
+            } else {
+                calls / every.as_secs_f64()
+            }
+        };
+        [
+            per(sum(&self.live_round), self.live_interval),
+            per(sum(&self.capacity_cycle), self.capacity_interval),
+            per(sum(&self.discovery), self.discovery_interval),
+        ]
+    }
+}
+
+/// What the budgets pay for: the live and capacity intervals multiplied by their factors (at
+/// least 1), so that live passes, capacity cycles, discovery and the full passes' share fit every
+/// budget together. `binding` names the budget that set the live factor and what consumes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub live: f64,
+    pub capacity: f64,
+    pub binding: String,
+}
+
+/// `interval` stretched by `factor`, in whole milliseconds (rounded up), never shorter.
+pub fn stretch(interval: Duration, factor: f64) -> Duration {
+    let stretched = interval.as_secs_f64() * factor;
+    Duration::from_millis((stretched * 1000.0 - 1e-6).ceil().max(0.0) as u64).max(interval)
+}
+
+impl Plan {
+    pub fn live_interval(&self, configured: Duration) -> Duration {
+        stretch(configured, self.live)
+    }
+
+    pub fn capacity_interval(&self, configured: Duration) -> Duration {
+        stretch(configured, self.capacity)
+    }
 }
 
 impl Budgets {
@@ -88,7 +161,70 @@ impl Budgets {
             history_share,
             overall: RequestBudget::new(cap, history_share, gauges(ALL_OPERATIONS)),
             operations,
+            demands: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Records what `worker` asks of these budgets and plans every worker sharing them. Live
+    /// passes and capacity cycles use different operations, so each operation's budget binds
+    /// one of them: each is stretched by what its own operations need (discovery's calls and the
+    /// share full passes may take of `DescribeGameSessions` set aside). If together they still
+    /// ask the overall cap for more than it leaves, both are stretched further by the same factor.
+    pub fn plan(&self, worker: &str, demand: Demand) -> Plan {
+        let mut demands = self.demands.lock().unwrap_or_else(|p| p.into_inner());
+        demands.insert(worker.to_string(), demand);
+        let history = self.history_share * self.configured("DescribeGameSessions");
+        let rates = |operation: Option<&str>| -> [f64; 3] {
+            demands.values().map(|d| d.rates(operation)).fold([0.0; 3], |a, b| {
+                [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+            })
+        };
+        let factor = |need: f64, available: f64| {
+            if need <= 0.0 {
+                1.0
+            } else if available <= 0.0 {
+                // Discovery alone takes the whole budget: a sliver is left.
+                1e6
+            } else {
+                (need / available).max(1.0)
+            }
+        };
+        let mut plan = Plan {
+            live: 1.0,
+            capacity: 1.0,
+            binding: String::new(),
+        };
+        for (operation, budget) in &self.operations {
+            let [live, capacity, discovery] = rates(Some(operation));
+            let rate = budget.configured - if *operation == "DescribeGameSessions" { history } else { 0.0 };
+            let available = rate - discovery;
+            let live_factor = factor(live, available);
+            if live_factor > plan.live {
+                plan.live = live_factor;
+                plan.binding = format!("{operation}: live passes ask {live:.3} calls/s of {available:.3}/s");
+            }
+            plan.capacity = plan.capacity.max(factor(capacity, available));
+        }
+        let [live, capacity, discovery] = rates(None);
+        let available = self.overall.configured - history - discovery;
+        let asked = live / plan.live + capacity / plan.capacity;
+        let overall = factor(asked, available);
+        if overall > 1.0 {
+            plan.live *= overall;
+            plan.capacity *= overall;
+            plan.binding = format!(
+                "{ALL_OPERATIONS}: live passes ask {live:.3} calls/s and capacity cycles {capacity:.3} of {available:.3}/s"
+            );
+        }
+        plan
+    }
+
+    /// Forgets a worker that stopped (its account-Region is no longer swept).
+    pub fn forget(&self, worker: &str) {
+        self.demands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(worker);
     }
 
     fn of(&self, operation: &str) -> &RequestBudget {

@@ -807,6 +807,39 @@ impl Config {
                     ),
                 ));
             }
+            // Two entries for one AWS account in one Region would each spend its quota share.
+            let identity = |a: &AccountConfig| a.role_account_id().map(str::to_string);
+            let regions = |a: &AccountConfig| -> Vec<String> {
+                if a.regions.is_empty() {
+                    self.aws.home_regions()
+                } else {
+                    a.regions.clone()
+                }
+            };
+            if let Some(twin) = self.accounts[..i].iter().find(|a| identity(a) == identity(account)) {
+                let (mine, theirs) = (regions(account), regions(twin));
+                let shared: Vec<&String> = mine.iter().filter(|r| theirs.is_empty() || theirs.contains(r)).collect();
+                if !shared.is_empty() || mine.is_empty() {
+                    let who = match identity(account) {
+                        Some(id) => format!("AWS account {id}"),
+                        None => "the default credentials (no role_arn)".to_string(),
+                    };
+                    let where_ = match shared.first() {
+                        Some(region) => format!("Region {region}"),
+                        None => "the default Region".to_string(),
+                    };
+                    return Err(FileError::at_span(
+                        path,
+                        text,
+                        at(if account.role_arn.is_some() { "role_arn" } else { "name" }),
+                        &format!("accounts[{i}]"),
+                        format!(
+                            "accounts {:?} and {:?} are both {who} in {where_}: each would spend the account's quota share; expected one entry per AWS account and Region (its fleets filter can select both sets of fleets)",
+                            twin.name, account.name
+                        ),
+                    ));
+                }
+            }
             if account.external_id.is_some() && account.role_arn.is_none() {
                 return Err(FileError::at_span(
                     path,
@@ -816,6 +849,24 @@ impl Config {
                     "an external id is only sent when assuming a role: set role_arn too".into(),
                 ));
             }
+        }
+        if self.sweep.stale_after < self.sweep.interval * 2 {
+            // At the stale_after key if the file sets it, else at the interval.
+            let section = text.find("[sweep]").unwrap_or(0);
+            let key = if text[section..].contains("stale_after") { "stale_after" } else { "interval" };
+            let start = text[section..].find(key).map_or(section, |at| section + at);
+            return Err(FileError::at_span(
+                path,
+                text,
+                start..start,
+                "sweep.stale_after",
+                format!(
+                    "stale_after {} is less than twice sweep.interval ({}): every fleet would turn stale between two live passes; expected at least {}",
+                    duration::format(self.sweep.stale_after),
+                    duration::format(self.sweep.interval),
+                    duration::format(self.sweep.interval * 2)
+                ),
+            ));
         }
         if let Some(events) = &self.events {
             if let Some(account) = &events.account {

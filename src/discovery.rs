@@ -100,6 +100,7 @@ pub async fn discover(
     client: &RegionClient,
     filter: &[FleetFilter],
     page_size: u32,
+    calls: &mut Calls,
 ) -> Result<Vec<Fleet>, DiscoveryError> {
     let mut ids = Vec::new();
     let mut token = None;
@@ -115,8 +116,9 @@ pub async fn discover(
             })
             .await
             .map_err(|e| failure("ListFleets", e))?;
+        *calls.entry("ListFleets").or_default() += 1;
         ids.extend(page.fleet_ids().iter().cloned());
-        token = page.next_token().map(str::to_string);
+        token = follow(&token, page.next_token(), "ListFleets")?;
         if token.is_none() {
             break;
         }
@@ -137,6 +139,7 @@ pub async fn discover(
                     .send()
             })
             .await;
+        *calls.entry("DescribeFleetAttributes").or_default() += 1;
         let described = match result {
             Ok(described) => described,
             Err(error) if FailureReason::of(&error) == FailureReason::InvalidRequest && batch.len() > 1 => {
@@ -158,7 +161,7 @@ pub async fn discover(
         }
     }
     for fleet in &mut fleets {
-        match locations(client, &fleet.fleet_id, page_size).await {
+        match locations(client, &fleet.fleet_id, page_size, calls).await {
             Ok(found) => {
                 for (location, status) in found {
                     if !fleet.locations.contains(&location) {
@@ -178,12 +181,48 @@ pub async fn discover(
     Ok(fleets)
 }
 
-/// Names of game session queues and of matchmaking configurations.
-pub type EventSources = (Vec<String>, Vec<String>);
+/// Game session queues (each with the Regions its game sessions can be placed in) and the
+/// names of matchmaking configurations.
+pub type EventSources = (Vec<(String, Vec<String>)>, Vec<String>);
+
+/// Calls made, by operation (for pacing and logs).
+pub type Calls = BTreeMap<&'static str, u64>;
+
+/// A page token, unless the service handed out the same one twice (an endless loop).
+fn follow(previous: &Option<String>, next: Option<&str>, operation: &'static str) -> Result<Option<String>, DiscoveryError> {
+    crate::aws::next_page(previous, next).map_err(|repeated| DiscoveryError {
+        operation,
+        reason: FailureReason::Other,
+        message: repeated.to_string(),
+    })
+}
+
+/// Where a queue places game sessions: each destination's Region (from its ARN), and every
+/// location of a destination fleet discovery knows.
+fn placement_regions(queue: &aws_sdk_gamelift::types::GameSessionQueue, fleets: &[Fleet]) -> Vec<String> {
+    let mut regions = std::collections::BTreeSet::new();
+    for destination in queue.destinations() {
+        let Some(arn) = destination.destination_arn() else { continue };
+        // arn:aws:gamelift:<region>:<account>:fleet/<id> (or alias/<id>)
+        if let Some(region) = arn.split(':').nth(3).filter(|r| !r.is_empty()) {
+            regions.insert(region.to_string());
+        }
+        let id = arn.rsplit('/').next().unwrap_or(arn);
+        if let Some(fleet) = fleets.iter().find(|f| f.fleet_id == id) {
+            regions.extend(fleet.locations.iter().cloned());
+        }
+    }
+    regions.into_iter().collect()
+}
 
 /// The names of the Region's game session queues and matchmaking configurations (for
 /// `[events]`: their series exist at 0 before their first event).
-pub async fn event_sources(client: &RegionClient, page_size: u32) -> Result<EventSources, DiscoveryError> {
+pub async fn event_sources(
+    client: &RegionClient,
+    fleets: &[Fleet],
+    page_size: u32,
+    calls: &mut Calls,
+) -> Result<EventSources, DiscoveryError> {
     // Both operations cap Limit lower than the session listings do.
     let limit = page_size.min(10) as i32;
     let mut queues = Vec::new();
@@ -200,12 +239,12 @@ pub async fn event_sources(client: &RegionClient, page_size: u32) -> Result<Even
             })
             .await
             .map_err(|e| failure("DescribeGameSessionQueues", e))?;
-        queues.extend(
-            page.game_session_queues()
-                .iter()
-                .filter_map(|q| q.name().map(str::to_string)),
-        );
-        token = page.next_token().map(str::to_string);
+        *calls.entry("DescribeGameSessionQueues").or_default() += 1;
+        for queue in page.game_session_queues() {
+            let Some(name) = queue.name() else { continue };
+            queues.push((name.to_string(), placement_regions(queue, fleets)));
+        }
+        token = follow(&token, page.next_token(), "DescribeGameSessionQueues")?;
         if token.is_none() {
             break;
         }
@@ -224,12 +263,13 @@ pub async fn event_sources(client: &RegionClient, page_size: u32) -> Result<Even
             })
             .await
             .map_err(|e| failure("DescribeMatchmakingConfigurations", e))?;
+        *calls.entry("DescribeMatchmakingConfigurations").or_default() += 1;
         configurations.extend(
             page.configurations()
                 .iter()
                 .filter_map(|c| c.name().map(str::to_string)),
         );
-        token = page.next_token().map(str::to_string);
+        token = follow(&token, page.next_token(), "DescribeMatchmakingConfigurations")?;
         if token.is_none() {
             break;
         }
@@ -271,6 +311,7 @@ async fn locations(
     client: &RegionClient,
     fleet_id: &str,
     page_size: u32,
+    calls: &mut Calls,
 ) -> Result<Vec<(String, Option<String>)>, DiscoveryError> {
     let mut out = Vec::new();
     let mut token = None;
@@ -286,6 +327,7 @@ async fn locations(
                     .send()
             })
             .await;
+        *calls.entry("DescribeFleetLocationAttributes").or_default() += 1;
         let page = match result {
             Ok(page) => page,
             // Regions without multi-location support have only the home Region.
@@ -305,7 +347,7 @@ async fn locations(
                 }
             }
         }
-        token = page.next_token().map(str::to_string);
+        token = follow(&token, page.next_token(), "DescribeFleetLocationAttributes")?;
         if token.is_none() {
             return Ok(out);
         }

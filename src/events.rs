@@ -272,11 +272,19 @@ impl Histogram {
 
 /// One series: its published value, and what it counted before its 0 was published (as the
 /// store's counters: a series that appears with N makes `increase()` miss those N).
+/// One series: its published value, what waits for its 0 to be served (as the fleet counters
+/// do, see [`crate::store::Counters`]), and the render that first showed it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series<T> {
     pub value: T,
     pending: Option<T>,
-    rendered: bool,
+    born: Option<u64>,
+}
+
+impl<T> Series<T> {
+    fn shown(&self, served: u64) -> bool {
+        self.born.is_some_and(|born| born <= served)
+    }
 }
 
 /// Counters and histograms of the events, by their labels joined with `\u{1f}`.
@@ -298,22 +306,27 @@ pub fn key(labels: &[&str]) -> String {
     labels.join("\u{1f}")
 }
 
-fn count(map: &mut BTreeMap<String, Series<u64>>, key: String, n: u64) {
+/// Counts `n`; returns whether it waits for the series' 0 to be served.
+fn count(map: &mut BTreeMap<String, Series<u64>>, key: String, n: u64, served: u64) -> bool {
     let series = map.entry(key).or_default();
-    if series.rendered {
+    if series.shown(served) {
         series.value += n;
+        false
     } else {
         *series.pending.get_or_insert(0) += n;
+        true
     }
 }
 
-fn observe(map: &mut BTreeMap<String, Series<Histogram>>, key: String, bounds: &[f64], value: f64) {
+/// Observes `value`; returns whether it waits for the series' 0 to be served.
+fn observe(map: &mut BTreeMap<String, Series<Histogram>>, key: String, bounds: &[f64], value: f64, served: u64) -> bool {
     let series = map.entry(key).or_default();
     if series.value.buckets.is_empty() {
         series.value.buckets = vec![0; bounds.len()];
     }
-    if series.rendered {
+    if series.shown(served) {
         series.value.observe(bounds, value);
+        false
     } else {
         series
             .pending
@@ -322,6 +335,7 @@ fn observe(map: &mut BTreeMap<String, Series<Histogram>>, key: String, bounds: &
                 ..Histogram::default()
             })
             .observe(bounds, value);
+        true
     }
 }
 
@@ -378,13 +392,21 @@ impl EventCounts {
         }
     }
 
-    pub fn reject(&mut self, reason: &'static str) {
-        count(&mut self.rejected, reason.to_string(), 1);
+    /// A Region where a queue's game sessions can be placed (a destination's): its
+    /// `gamelift_placed_player_sessions_total` series exists at 0.
+    pub fn ensure_placed(&mut self, queue: &str, region: &str) {
+        ensure(&mut self.placed_players, key(&[queue, region]));
     }
 
-    /// Counts one event (already known not to be a duplicate); `now_ms` dates its age.
-    pub fn count(&mut self, event: &Event, now_ms: i64) {
-        count(&mut self.received, event.detail_type.to_string(), 1);
+    /// Counts a message not counted, by reason; returns whether it waits for its series' 0.
+    pub fn reject(&mut self, reason: &'static str, served: u64) -> bool {
+        count(&mut self.rejected, reason.to_string(), 1, served)
+    }
+
+    /// Counts one event (already known not to be a duplicate); `now_ms` dates its age. Returns
+    /// whether some of it waits for a series' 0 to be served.
+    pub fn count(&mut self, event: &Event, now_ms: i64, served: u64) -> bool {
+        let mut waits = count(&mut self.received, event.detail_type.to_string(), 1, served);
         if self.newest_time_ms.is_none_or(|t| event.time_ms >= t) {
             self.newest_time_ms = Some(event.time_ms);
             self.newest_age_seconds = Some((now_ms - event.time_ms).max(0) as f64 / 1000.0);
@@ -397,17 +419,18 @@ impl EventCounts {
                 placed,
             } => {
                 self.ensure_queue(queue);
-                count(&mut self.placements, key(&[queue, outcome]), 1);
+                waits |= count(&mut self.placements, key(&[queue, outcome]), 1, served);
                 if let Some(seconds) = seconds {
-                    observe(
+                    waits |= observe(
                         &mut self.placement_seconds,
                         key(&[queue, outcome]),
                         &PLACEMENT_BUCKETS,
                         *seconds,
+                        served,
                     );
                 }
                 if let Some((region, players)) = placed {
-                    count(&mut self.placed_players, key(&[queue, region]), *players);
+                    waits |= count(&mut self.placed_players, key(&[queue, region]), *players, served);
                 }
             }
             What::Matchmaking {
@@ -416,90 +439,106 @@ impl EventCounts {
                 ended,
             } => {
                 self.ensure_configuration(configuration);
-                count(&mut self.matchmaking, key(&[configuration, event_type]), 1);
+                waits |= count(&mut self.matchmaking, key(&[configuration, event_type]), 1, served);
                 if let Some((outcome, times)) = ended {
                     for seconds in times {
-                        observe(
+                        waits |= observe(
                             &mut self.matchmaking_seconds,
                             key(&[configuration, outcome]),
                             &MATCHMAKING_BUCKETS,
                             *seconds,
+                            served,
                         );
                     }
                 }
             }
         }
+        waits
     }
 
-    /// Whether counts wait for their series' 0 to be rendered.
-    pub fn has_pending(&self) -> bool {
-        fn any<T>(map: &BTreeMap<String, Series<T>>) -> bool {
-            map.values().any(|s| s.pending.is_some())
-        }
-        any(&self.placements)
-            || any(&self.placement_seconds)
-            || any(&self.placed_players)
-            || any(&self.matchmaking)
-            || any(&self.matchmaking_seconds)
-            || any(&self.received)
-            || any(&self.rejected)
-    }
-
-    /// Before a render: counts of series whose 0 was rendered are added.
-    pub fn flush(&mut self) {
-        fn flush_counts(map: &mut BTreeMap<String, Series<u64>>) {
-            for series in map.values_mut().filter(|s| s.rendered) {
-                series.value += series.pending.take().unwrap_or(0);
-            }
-        }
-        fn flush_histograms(map: &mut BTreeMap<String, Series<Histogram>>) {
-            for series in map.values_mut().filter(|s| s.rendered) {
-                if let Some(pending) = series.pending.take() {
-                    series.value.merge(&pending);
+    /// Adds the counts of series whose 0 has been served (as of `served`); returns whether some
+    /// still wait.
+    pub fn flush(&mut self, served: u64) -> bool {
+        fn flush_counts(map: &mut BTreeMap<String, Series<u64>>, served: u64) -> bool {
+            let mut waiting = false;
+            for series in map.values_mut() {
+                if series.shown(served) {
+                    series.value += series.pending.take().unwrap_or(0);
+                } else {
+                    waiting |= series.pending.is_some();
                 }
             }
+            waiting
         }
-        flush_counts(&mut self.placements);
-        flush_counts(&mut self.placed_players);
-        flush_counts(&mut self.matchmaking);
-        flush_counts(&mut self.received);
-        flush_counts(&mut self.rejected);
-        flush_histograms(&mut self.placement_seconds);
-        flush_histograms(&mut self.matchmaking_seconds);
+        fn flush_histograms(map: &mut BTreeMap<String, Series<Histogram>>, served: u64) -> bool {
+            let mut waiting = false;
+            for series in map.values_mut() {
+                if series.shown(served) {
+                    if let Some(pending) = series.pending.take() {
+                        series.value.merge(&pending);
+                    }
+                } else {
+                    waiting |= series.pending.is_some();
+                }
+            }
+            waiting
+        }
+        let mut waiting = flush_counts(&mut self.placements, served);
+        waiting |= flush_counts(&mut self.placed_players, served);
+        waiting |= flush_counts(&mut self.matchmaking, served);
+        waiting |= flush_counts(&mut self.received, served);
+        waiting |= flush_counts(&mut self.rejected, served);
+        waiting |= flush_histograms(&mut self.placement_seconds, served);
+        waiting |= flush_histograms(&mut self.matchmaking_seconds, served);
+        waiting
     }
 
-    /// After a render: every series has had its 0 (or value) published.
-    pub fn mark_rendered(&mut self) {
-        fn mark<T>(map: &mut BTreeMap<String, Series<T>>) {
+    /// After the render of `version`: every series in it has its first text.
+    pub fn mark_rendered(&mut self, version: u64) {
+        fn mark<T>(map: &mut BTreeMap<String, Series<T>>, version: u64) {
             for series in map.values_mut() {
-                series.rendered = true;
+                series.born.get_or_insert(version);
             }
         }
-        mark(&mut self.placements);
-        mark(&mut self.placement_seconds);
-        mark(&mut self.placed_players);
-        mark(&mut self.matchmaking);
-        mark(&mut self.matchmaking_seconds);
-        mark(&mut self.received);
-        mark(&mut self.rejected);
+        mark(&mut self.placements, version);
+        mark(&mut self.placement_seconds, version);
+        mark(&mut self.placed_players, version);
+        mark(&mut self.matchmaking, version);
+        mark(&mut self.matchmaking_seconds, version);
+        mark(&mut self.received, version);
+        mark(&mut self.rejected, version);
     }
 }
 
-/// Event ids already counted, for a bounded window (by age, and at most [`SEEN_CAPACITY`]).
+/// Event ids already counted, so that SQS's redeliveries (and EventBridge's rare duplicates)
+/// count once. An id is remembered for `events.dedup_window` after it was counted, and beyond
+/// that for as long as its message may still come back: until the message is known deleted, or
+/// the queue's retention has passed. At most [`SEEN_CAPACITY`] ids: past it the oldest ids of
+/// deleted messages are forgotten first (with a warning); ids of undeleted messages never are
+/// (the reader stops reading until deletes catch up).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeenIds {
-    at: HashMap<String, i64>,
+    /// Id -> (when counted, whether its message is known deleted).
+    at: HashMap<String, (i64, bool)>,
+    /// Ids in the order they were counted.
     order: VecDeque<(i64, String)>,
+    undeleted: usize,
 }
 
-/// At most this many ids are remembered (about 100 bytes each).
+/// At most this many ids are remembered (about 100 bytes each: 20 MB).
 pub const SEEN_CAPACITY: usize = 200_000;
 
 impl SeenIds {
-    pub fn from_saved(saved: Vec<(String, i64)>) -> SeenIds {
+    /// From the state file: ids with when they were counted, and those not known deleted.
+    pub fn from_saved(saved: Vec<(String, i64)>, undeleted: &[String]) -> SeenIds {
+        let undeleted: std::collections::HashSet<&str> = undeleted.iter().map(String::as_str).collect();
         let mut seen = SeenIds::default();
         for (id, ms) in saved {
-            seen.insert(id, ms);
+            let deleted = !undeleted.contains(id.as_str());
+            seen.insert(id.clone(), ms);
+            if deleted {
+                seen.deleted(&id);
+            }
         }
         seen
     }
@@ -508,33 +547,78 @@ impl SeenIds {
         self.at.contains_key(id)
     }
 
-    /// Remembers `id`, counted at `ms`.
+    /// Remembers `id`, counted at `ms`; its message is not deleted yet.
     pub fn insert(&mut self, id: String, ms: i64) {
-        if self.at.insert(id.clone(), ms).is_none() {
+        if self.at.insert(id.clone(), (ms, false)).is_none() {
             self.order.push_back((ms, id));
-        }
-        while self.order.len() > SEEN_CAPACITY {
-            if let Some((_, old)) = self.order.pop_front() {
-                self.at.remove(&old);
-            }
+            self.undeleted += 1;
         }
     }
 
-    /// Forgets ids counted before `cutoff_ms`.
-    pub fn expire(&mut self, cutoff_ms: i64) {
-        while self.order.front().is_some_and(|(ms, _)| *ms < cutoff_ms) {
-            if let Some((_, old)) = self.order.pop_front() {
-                self.at.remove(&old);
+    /// The message of `id` was deleted; returns whether that was news.
+    pub fn deleted(&mut self, id: &str) -> bool {
+        match self.at.get_mut(id) {
+            Some((_, deleted)) if !*deleted => {
+                *deleted = true;
+                self.undeleted -= 1;
+                true
             }
+            _ => false,
         }
     }
 
-    pub fn saved(&self) -> Vec<(String, i64)> {
-        self.order.iter().map(|(ms, id)| (id.clone(), *ms)).collect()
+    /// Forgets what no redelivery can bring back: ids of deleted messages counted more than
+    /// `window_ms` ago, and any id counted more than `max(window, retention)` ago. Returns how
+    /// many ids of deleted messages younger than the window were forgotten to stay within
+    /// [`SEEN_CAPACITY`].
+    pub fn expire(&mut self, now_ms: i64, window_ms: i64, retention_ms: i64) -> usize {
+        let window_cutoff = now_ms - window_ms;
+        let retention_cutoff = now_ms - window_ms.max(retention_ms);
+        let at = &mut self.at;
+        let mut undeleted = self.undeleted;
+        let mut forced = 0;
+        let mut over = self.order.len().saturating_sub(SEEN_CAPACITY);
+        self.order.retain(|(ms, id)| {
+            let (_, deleted) = at[id];
+            let expired = (deleted && *ms < window_cutoff) || *ms < retention_cutoff;
+            let evicted = !expired && deleted && over > 0;
+            if expired || evicted {
+                if evicted {
+                    forced += 1;
+                }
+                over = over.saturating_sub(1);
+                if !deleted {
+                    undeleted -= 1;
+                }
+                at.remove(id);
+                false
+            } else {
+                true
+            }
+        });
+        self.undeleted = undeleted;
+        forced
+    }
+
+    /// (every id with when it was counted, oldest first; the ids not known deleted).
+    pub fn saved(&self) -> (Vec<(String, i64)>, Vec<String>) {
+        let all = self.order.iter().map(|(ms, id)| (id.clone(), *ms)).collect();
+        let undeleted = self
+            .order
+            .iter()
+            .filter(|(_, id)| !self.at[id].1)
+            .map(|(_, id)| id.clone())
+            .collect();
+        (all, undeleted)
     }
 
     pub fn len(&self) -> usize {
         self.order.len()
+    }
+
+    /// Ids whose message is not known deleted.
+    pub fn undeleted(&self) -> usize {
+        self.undeleted
     }
 
     pub fn is_empty(&self) -> bool {
@@ -621,14 +705,24 @@ mod tests {
     }
 
     #[test]
-    fn the_seen_window_is_bounded_by_age() {
+    fn ids_are_remembered_for_the_window_and_until_their_message_is_deleted() {
         let mut seen = SeenIds::default();
         seen.insert("a".into(), 100);
         seen.insert("b".into(), 200);
-        seen.insert("a".into(), 300);
-        assert_eq!(seen.len(), 2);
-        seen.expire(150);
-        assert!(!seen.contains("a") && seen.contains("b"));
-        assert_eq!(SeenIds::from_saved(seen.saved()), seen);
+        seen.insert("c".into(), 300);
+        seen.insert("a".into(), 400);
+        assert_eq!((seen.len(), seen.undeleted()), (3, 3));
+        assert!(seen.deleted("a") && seen.deleted("c"));
+        assert!(!seen.deleted("a"), "already known deleted");
+        // At 1,250 with a window of 1,000: a (deleted, counted at 100) goes; b is not deleted, so
+        // it stays until the retention (5,000) has passed; c is within the window.
+        assert_eq!(seen.expire(1_250, 1_000, 5_000), 0);
+        assert!(!seen.contains("a") && seen.contains("b") && seen.contains("c"));
+        let (all, undeleted) = seen.saved();
+        assert_eq!(undeleted, ["b"]);
+        assert_eq!(SeenIds::from_saved(all, &undeleted), seen);
+        // Past the retention nothing can come back, deleted or not.
+        seen.expire(5_250, 1_000, 5_000);
+        assert!(seen.is_empty() && seen.undeleted() == 0);
     }
 }

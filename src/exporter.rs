@@ -9,31 +9,32 @@ use crate::scheduler::{scope_key, Context, RegionWorker, RoundReport};
 use crate::statefile;
 use crate::store::Store;
 use crate::web::WebConfig;
-use aws_sdk_gamelift::config::Credentials;
+use crate::aws::RegionClient;
+use tokio::sync::Notify;
 use prometheus::{GaugeVec, IntCounter, Opts, Registry};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// A change is rendered after this pause, so that fleets finishing together render once.
 const RENDER_DEBOUNCE: Duration = Duration::from_millis(20);
 /// First and largest wait after a failed read of the events queue.
 const EVENTS_BACKOFF: Duration = Duration::from_secs(1);
 const EVENTS_BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// How often the state file is written when something changed.
+/// How often the state file is written when something changed, at most: saves coalesce.
 const STATE_WRITE_INTERVAL: Duration = Duration::from_secs(2);
+/// A save someone waits for (the events reader, before it deletes messages) starts after at
+/// most this pause, so that a burst of batches shares one write.
+const STATE_WRITE_COALESCE: Duration = Duration::from_millis(200);
+/// Batches of event messages counted and waiting for their delete, at most.
+const EVENTS_IN_FLIGHT: usize = 32;
 
-/// Where the exporter's AWS calls go, with which credentials, and what outranks the config file.
+/// Where the exporter's AWS calls go, with which credentials and clock, and what outranks the
+/// config file.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Fixed credentials (demo and tests); `None` uses the standard AWS chain.
-    pub credentials: Option<Credentials>,
+    /// Credentials, HTTP client and clock of the SDK clients (and the exporter's wall time).
+    pub connection: aws::Connection,
     /// Command-line settings (and `--demo`'s simulator) re-applied on every reload.
     pub overrides: Overrides,
 }
@@ -72,11 +73,59 @@ fn client_inputs(config: &Config) -> ClientInputs {
     )
 }
 
-/// The account-Region workers (keyed `account/region`) and the settings their clients were
-/// built from.
+/// The account-Region workers (keyed `account/region`) while they are not running, and the
+/// settings their clients were built from.
 struct Engine {
     built_from: Option<ClientInputs>,
     workers: BTreeMap<String, RegionWorker>,
+}
+
+/// A worker running in the background, and how to reach it.
+struct Running {
+    client: tokio::sync::watch::Sender<RegionClient>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<RegionWorker>,
+}
+
+/// The `[events]` reader's own series: what it could not delete, and the ids it remembers.
+struct EventsMetrics {
+    delete_failures: prometheus::IntCounterVec,
+    remembered: prometheus::IntGaugeVec,
+    forgotten: IntCounter,
+}
+
+impl EventsMetrics {
+    fn new(registry: &Registry) -> prometheus::Result<EventsMetrics> {
+        let delete_failures = prometheus::IntCounterVec::new(
+            Opts::new(
+                "gamelift_exporter_events_delete_failures_total",
+                "Event messages counted but not deleted from the queue since the exporter started, by reason: request (DeleteMessageBatch failed) or entry (the batch refused that entry). Each comes back after its visibility timeout and counts as a duplicate, never twice.",
+            ),
+            &["reason"],
+        )?;
+        let remembered = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "gamelift_exporter_events_remembered_ids",
+                "Ids of counted events remembered against redeliveries, by whether their message is known deleted (remembered for events.dedup_window) or not (remembered until it is, or the queue's retention has passed). At most 200000; past that, ids of deleted messages are forgotten early (counted in gamelift_exporter_events_forgotten_ids_total), and reading pauses while undeleted ones fill it.",
+            ),
+            &["message"],
+        )?;
+        let forgotten = IntCounter::new(
+            "gamelift_exporter_events_forgotten_ids_total",
+            "Ids of deleted event messages forgotten before events.dedup_window had passed, to stay within 200000 remembered ids: a duplicate of one of them (rare: EventBridge delivers at least once) would count again.",
+        )?;
+        registry.register(Box::new(delete_failures.clone()))?;
+        registry.register(Box::new(remembered.clone()))?;
+        registry.register(Box::new(forgotten.clone()))?;
+        for reason in ["request", "entry"] {
+            delete_failures.with_label_values(&[reason]);
+        }
+        Ok(EventsMetrics {
+            delete_failures,
+            remembered,
+            forgotten,
+        })
+    }
 }
 
 /// The running exporter: shared by the workers, the HTTP server and the signal handler.
@@ -93,8 +142,13 @@ pub struct Exporter {
     store: Arc<Store>,
     reloads: ReloadMetrics,
     state_write_failures: IntCounter,
-    /// The last state-file error logged, so that a lasting problem is logged once.
+    events_metrics: EventsMetrics,
+    /// The last state-file error logged, so that a lasting problem is logged once; held while
+    /// the file is written, so that two writes never interleave.
     state_error: std::sync::Mutex<Option<String>>,
+    /// Asks the state writer for a save soon; it answers with the store version it attempted.
+    save_requests: Notify,
+    saves: tokio::sync::watch::Sender<u64>,
     engine: tokio::sync::Mutex<Engine>,
     /// The `[events]` queue's client, built on first use and when `[events]` changes.
     events_reader: tokio::sync::Mutex<Option<crate::sqs::EventReader>>,
@@ -123,16 +177,18 @@ impl Exporter {
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-        let reloads = ReloadMetrics::new(&registry)?;
+        let reloads = ReloadMetrics::new(&registry, options.connection.clock.clone())?;
         let state_write_failures = IntCounter::new(
             "gamelift_exporter_state_write_failures_total",
             "Failed writes of the state file (state.path) since the exporter started; while they fail, a restart would lose the interruption ledger and event positions since the last good write.",
         )?;
         registry.register(Box::new(state_write_failures.clone()))?;
+        let events_metrics = EventsMetrics::new(&registry)?;
 
         let config = options.overrides.apply(config);
         let web = load_web(&config)?;
-        let store = Arc::new(open_store(&config));
+        let store = Arc::new(open_store(&config, options.connection.clock.clone()));
+        store.set_stale_after(config.sweep.stale_after.as_millis() as i64);
         let config = Arc::new(config);
         let (config_changes, _) = tokio::sync::watch::channel(config.clone());
         let exporter = Arc::new(Exporter {
@@ -146,7 +202,10 @@ impl Exporter {
             store,
             reloads,
             state_write_failures,
+            events_metrics,
             state_error: std::sync::Mutex::new(None),
+            save_requests: Notify::new(),
+            saves: tokio::sync::watch::channel(0).0,
             engine: tokio::sync::Mutex::new(Engine {
                 built_from: None,
                 workers: BTreeMap::new(),
@@ -156,17 +215,22 @@ impl Exporter {
         exporter.store.set_events(config.events.is_some());
         {
             let mut engine = exporter.engine.lock().await;
-            exporter.build_workers(&mut engine, &config).await?;
+            if let Some(clients) = exporter.build_clients(&mut engine, &config).await? {
+                for client in clients {
+                    engine.workers.insert(scope_key(&client.account, &client.region), RegionWorker::new(client));
+                }
+            }
         }
         Ok(exporter)
     }
 
-    /// (Re)builds the workers' clients when `[aws]`, the accounts or the history share
-    /// changed; fleet state of account-Regions that stay is kept.
-    async fn build_workers(&self, engine: &mut Engine, config: &Config) -> anyhow::Result<()> {
+    /// Builds the workers' clients when `[aws]`, the accounts or the history share changed
+    /// (`None`: nothing changed), and registers their account-Regions (fleets of account-Regions
+    /// no longer swept leave the watch).
+    async fn build_clients(&self, engine: &mut Engine, config: &Config) -> anyhow::Result<Option<Vec<RegionClient>>> {
         let wanted = client_inputs(config);
         if engine.built_from.as_ref() == Some(&wanted) {
-            return Ok(());
+            return Ok(None);
         }
         let accounts = aws::resolve_accounts(&config.aws, &wanted.1).await?;
         let settings = aws::ClientSettings {
@@ -174,7 +238,7 @@ impl Exporter {
             history_share: config.sweep.history_budget_share,
             metrics: &self.api,
             health: &self.health,
-            credentials: self.options.credentials.clone(),
+            connection: self.options.connection.clone(),
         };
         let clients = aws::clients(&settings, &accounts).await;
         let scopes: Vec<(String, String)> = clients
@@ -182,20 +246,10 @@ impl Exporter {
             .map(|c| (c.account.clone(), c.region.clone()))
             .collect();
         let keys: Vec<String> = scopes.iter().map(|(a, r)| scope_key(a, r)).collect();
-        engine.workers.retain(|key, _| keys.contains(key));
-        for client in clients {
-            let key = scope_key(&client.account, &client.region);
-            match engine.workers.get_mut(&key) {
-                Some(worker) => worker.client = client,
-                None => {
-                    engine.workers.insert(key, RegionWorker::new(client));
-                }
-            }
-        }
         self.health.set_scopes(&self.api, &scopes);
         self.store.set_regions(&keys);
         engine.built_from = Some(wanted);
-        Ok(())
+        Ok(Some(clients))
     }
 
     /// The config in force.
@@ -228,9 +282,10 @@ impl Exporter {
     }
 
     /// Applies a new, already validated config (the overrides are applied again, so no caller
-    /// can drop them). It never waits for a pass: running workers pick the new config up at
-    /// once, passes in flight finish with the old one. Fleet state and counters carry over. On
-    /// error the running config stays in force.
+    /// can drop them). It never waits for a pass: running workers pick the new config (and new
+    /// clients) up at once, passes in flight finish with the old one. Every fleet that stays
+    /// watched keeps its counters, tracker, event position and pending lookups. On error the
+    /// running config stays in force.
     pub async fn reload(&self, new: Config) -> Result<(), String> {
         let mut new = self.options.overrides.apply(new);
         let web = load_web(&new).map_err(|e| e.to_string())?;
@@ -251,6 +306,8 @@ impl Exporter {
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
         *self.web.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(web);
         self.store.set_events(new.events.is_some());
+        self.store
+            .set_stale_after(new.sweep.stale_after.as_millis() as i64);
         self.config_changes.send_replace(new);
         self.store.invalidate();
         tracing::info!("configuration reloaded");
@@ -261,21 +318,17 @@ impl Exporter {
     /// changed or a fleet turned stale) followed by the live families (API counters, budgets,
     /// build info, process metrics). With `gzip`, two gzip members: the fleets' part compressed
     /// once per render, the small live part per scrape (gzip readers, Prometheus' among them,
-    /// read concatenated members as one stream).
+    /// read concatenated members as one stream). The store learns which render was served: a
+    /// new counter series counts only once a response has carried its 0.
     pub fn render_metrics(&self, gzip: bool) -> prometheus::Result<Vec<u8>> {
-        self.store
-            .render(self.config().sweep.stale_after.as_millis() as i64);
+        self.store.render();
+        let (fleets, version) = self.store.rendered(gzip);
         let mut live = Vec::with_capacity(4096);
         prometheus::Encoder::encode(
             &prometheus::TextEncoder::new(),
             &self.registry.gather(),
             &mut live,
         )?;
-        let fleets = if gzip {
-            self.store.gzip()
-        } else {
-            self.store.text()
-        };
         let mut body = Vec::with_capacity(fleets.len() + live.len());
         body.extend_from_slice(&fleets);
         if gzip {
@@ -283,11 +336,13 @@ impl Exporter {
         } else {
             body.extend_from_slice(&live);
         }
+        self.store.served(version);
         Ok(body)
     }
 
-    /// True once every Region has discovered its fleets and every fleet has finished a first
-    /// live pass, whether it succeeded or failed.
+    /// True once every account-Region has discovered its fleets (or failed to, with its reason
+    /// published) and every discovered fleet has finished a first live pass, whether it
+    /// succeeded or failed.
     pub fn is_ready(&self) -> bool {
         self.store.is_ready()
     }
@@ -326,8 +381,27 @@ impl Exporter {
         let config = self.config();
         let before = self.requests_by_operation();
         let mut engine = self.engine.lock().await;
-        if let Err(error) = self.build_workers(&mut engine, &config).await {
-            tracing::error!(error = %format!("{error:#}"), "cannot apply the [aws] settings; keeping the previous ones");
+        match self.build_clients(&mut engine, &config).await {
+            Ok(Some(clients)) => {
+                let keys: Vec<String> = clients
+                    .iter()
+                    .map(|c| scope_key(&c.account, &c.region))
+                    .collect();
+                engine.workers.retain(|key, _| keys.contains(key));
+                for client in clients {
+                    let key = scope_key(&client.account, &client.region);
+                    match engine.workers.get_mut(&key) {
+                        Some(worker) => worker.client = client,
+                        None => {
+                            engine.workers.insert(key, RegionWorker::new(client));
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "cannot apply the [aws] settings; keeping the previous ones")
+            }
         }
         let ctx = self.context();
         let mut total = RoundReport::default();
@@ -347,7 +421,7 @@ impl Exporter {
             }
         }
         drop(engine);
-        self.store.render(config.sweep.stale_after.as_millis() as i64);
+        self.store.render();
         self.save_state();
         let after = self.requests_by_operation();
         let report = SweepReport {
@@ -375,52 +449,81 @@ impl Exporter {
         report
     }
 
-    /// Runs every Region's worker in the background until `shutdown` resolves, each fleet on
-    /// its own schedule; renders after changes and writes the state file. A reload that
-    /// changes `[aws]` restarts the workers with new clients (their fleet state carries over).
+    /// Starts a worker in the background.
+    fn start_worker(&self, worker: RegionWorker) -> Running {
+        let (client, clients) = tokio::sync::watch::channel(worker.client.clone());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(worker.run(
+            self.context(),
+            self.config_changes.subscribe(),
+            clients,
+            stopped,
+        ));
+        Running { client, stop, task }
+    }
+
+    /// Runs every account-Region's worker in the background until `shutdown` resolves, each
+    /// fleet on its own schedule; renders after changes and writes the state file. A reload that
+    /// changes `[aws]` or the accounts hands the workers that stay their new clients (they keep
+    /// every fleet's state), starts workers for new account-Regions and stops the others.
     pub async fn run_schedule(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut engine = self.engine.lock().await;
         let renderer = tokio::spawn(self.clone().render_on_change(shutdown.clone()));
-        let writer = tokio::spawn(self.clone().write_state_periodically(shutdown.clone()));
+        let writer = tokio::spawn(self.clone().write_state(shutdown.clone()));
         let events = tokio::spawn(self.clone().run_events(shutdown.clone()));
         let mut changes = self.config_changes.subscribe();
+        let mut running: BTreeMap<String, Running> = std::mem::take(&mut engine.workers)
+            .into_iter()
+            .map(|(key, worker)| (key, self.start_worker(worker)))
+            .collect();
         loop {
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let running: Vec<_> = std::mem::take(&mut engine.workers)
-                .into_values()
-                .map(|worker| {
-                    tokio::spawn(worker.run(self.context(), self.config_changes.subscribe(), stopped.clone()))
-                })
-                .collect();
-            let rebuild = loop {
-                tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => break false,
-                    changed = changes.changed() => {
-                        if changed.is_err() {
-                            break false;
-                        }
-                        let config = changes.borrow_and_update().clone();
-                        if engine.built_from.as_ref() != Some(&client_inputs(&config)) {
-                            break true;
-                        }
-                    }
-                }
+            let changed = tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => false,
+                changed = changes.changed() => changed.is_ok(),
             };
-            let _ = stop.send(true);
-            for handle in running {
-                match handle.await {
-                    Ok(worker) => {
-                        engine.workers.insert(worker.key(), worker);
-                    }
-                    Err(error) => tracing::error!(%error, "a Region worker panicked"),
-                }
-            }
-            if !rebuild {
+            if !changed {
                 break;
             }
-            let config = self.config();
-            if let Err(error) = self.build_workers(&mut engine, &config).await {
-                tracing::error!(error = %format!("{error:#}"), "cannot apply the new [aws] settings; keeping the previous ones");
+            let config = changes.borrow_and_update().clone();
+            let clients = match self.build_clients(&mut engine, &config).await {
+                Ok(Some(clients)) => clients,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "cannot apply the new [aws] settings; keeping the previous ones");
+                    continue;
+                }
+            };
+            let keys: Vec<String> = clients.iter().map(|c| scope_key(&c.account, &c.region)).collect();
+            let gone: Vec<String> = running.keys().filter(|k| !keys.contains(k)).cloned().collect();
+            for key in gone {
+                // Its fleets left the watch (the store dropped them with the Region).
+                let stopped = running.remove(&key).expect("listed above");
+                let _ = stopped.stop.send(true);
+                if let Ok(worker) = stopped.task.await {
+                    worker.client.budgets.forget(&key);
+                }
+            }
+            for client in clients {
+                let key = scope_key(&client.account, &client.region);
+                match running.get(&key) {
+                    Some(worker) => {
+                        worker.client.send_replace(client);
+                    }
+                    None => {
+                        running.insert(key, self.start_worker(RegionWorker::new(client)));
+                    }
+                }
+            }
+        }
+        for worker in running.values() {
+            let _ = worker.stop.send(true);
+        }
+        for (key, worker) in running {
+            match worker.task.await {
+                Ok(worker) => {
+                    engine.workers.insert(key, worker);
+                }
+                Err(error) => tracing::error!(%error, "a Region worker panicked"),
             }
         }
         let _ = renderer.await;
@@ -429,93 +532,200 @@ impl Exporter {
         self.save_state();
     }
 
-    /// Reads the `[events]` queue once (one long poll of up to `wait`): counts the messages,
-    /// publishes the counts, writes the state file, then deletes them. The daemon calls it in
-    /// a loop ([`Exporter::run_events`]); tests call it to read at a known moment.
-    pub async fn read_events_once(&self, wait: Duration) -> Result<crate::sqs::ReadReport, String> {
-        let config = self.config();
+    /// The `[events]` reader, built on first use and again when `[events]` changed.
+    async fn events_reader(&self, config: &Config) -> Result<crate::sqs::EventReader, String> {
         let Some(events) = config.events.clone() else {
             return Err("no [events] section in the config".to_string());
         };
-        let reader = {
-            let mut built = self.events_reader.lock().await;
-            if built.as_ref().is_none_or(|r| r.built_from != events) {
-                let reader = crate::sqs::EventReader::new(
-                    &config,
-                    &self.api,
-                    &self.health,
-                    self.options.credentials.clone(),
-                )
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-                *built = Some(reader);
-            }
-            built.clone().expect("just built")
-        };
-        let window_ms = events.dedup_window.as_millis() as i64;
-        let stale_after = config.sweep.stale_after.as_millis() as i64;
-        reader
-            .read_once(wait, async |batch| {
-                let counts = self.store.apply_events(batch, window_ms);
-                // Published: rendered (a second time when new series had to show their 0
-                // first), then the counted ids written to the state file.
-                for _ in 0..100 {
-                    self.store.render(stale_after);
-                    if self.store.events_published() {
-                        break;
-                    }
-                    tokio::time::sleep(RENDER_DEBOUNCE).await;
-                }
-                self.save_state();
-                counts
-            })
+        let mut built = self.events_reader.lock().await;
+        if built.as_ref().is_none_or(|r| r.built_from != events) {
+            let reader = crate::sqs::EventReader::new(
+                config,
+                &self.api,
+                &self.health,
+                self.options.connection.clone(),
+            )
             .await
+            .map_err(|e| format!("{e:#}"))?;
+            *built = Some(reader);
+        }
+        Ok(built.clone().expect("just built"))
     }
 
-    /// Reads the `[events]` queue until `shutdown`, whenever `[events]` is configured. A failed
-    /// read is logged and retried after a backoff (1 s doubling to a minute); the sweeps go on.
+    /// Counts a batch of messages read from the events queue in one step; returns the counts
+    /// and the store version that holds them.
+    fn count_events(
+        &self,
+        config: &Config,
+        reader: &crate::sqs::EventReader,
+        received: &crate::sqs::Received,
+    ) -> (crate::store::EventsApplied, u64) {
+        let events = config.events.as_ref().expect("the reader exists only with [events]");
+        let applied = self.store.apply_events(
+            &received.batch,
+            events.dedup_window.as_millis() as i64,
+            reader.retention.as_millis() as i64,
+        );
+        if applied.forgotten > 0 {
+            self.events_metrics.forgotten.inc_by(applied.forgotten as u64);
+            tracing::warn!(
+                forgotten = applied.forgotten,
+                "more event ids than can be remembered ({}): ids of deleted messages younger than events.dedup_window were forgotten; a rare duplicate of one would count again",
+                crate::events::SEEN_CAPACITY
+            );
+        }
+        self.show_remembered();
+        (applied, self.store.version())
+    }
+
+    /// Deletes a counted batch and remembers which messages are gone.
+    async fn delete_events(&self, reader: &crate::sqs::EventReader, handles: &[(String, Option<String>)]) -> usize {
+        let deleted = reader.delete(handles).await;
+        self.store
+            .events_deleted(deleted.ids.iter().map(String::as_str));
+        let failures = &self.events_metrics.delete_failures;
+        failures
+            .with_label_values(&["request"])
+            .inc_by(deleted.failed_request as u64);
+        failures
+            .with_label_values(&["entry"])
+            .inc_by(deleted.failed_entries as u64);
+        self.show_remembered();
+        deleted.deleted
+    }
+
+    fn show_remembered(&self) {
+        let (all, undeleted) = self.store.events_remembered();
+        let remembered = &self.events_metrics.remembered;
+        remembered
+            .with_label_values(&["deleted"])
+            .set((all - undeleted) as i64);
+        remembered
+            .with_label_values(&["undeleted"])
+            .set(undeleted as i64);
+    }
+
+    /// Reads the `[events]` queue once (one long poll of up to `wait`), in order: counts the
+    /// messages, publishes the counts, writes the state file, deletes them. Tests call it to
+    /// read at a known moment; the daemon runs [`Exporter::run_events`], which overlaps the next
+    /// poll with the save and the delete.
+    pub async fn read_events_once(&self, wait: Duration) -> Result<crate::sqs::ReadReport, String> {
+        let config = self.config();
+        let reader = self.events_reader(&config).await?;
+        let received = reader.receive(wait).await?;
+        if received.handles.is_empty() {
+            return Ok(crate::sqs::ReadReport::default());
+        }
+        let (applied, _) = self.count_events(&config, &reader, &received);
+        self.store.render();
+        self.save_state();
+        let deleted = self.delete_events(&reader, &received.handles).await;
+        Ok(crate::sqs::ReadReport {
+            messages: received.handles.len(),
+            counted: applied.counted,
+            duplicates: applied.duplicates,
+            rejected: applied.rejected,
+            deleted,
+        })
+    }
+
+    /// Reads the `[events]` queue until `shutdown`, whenever `[events]` is configured: each
+    /// batch is counted at once; its delete waits for a state file save that holds its ids
+    /// (saves coalesce across batches) while the next long poll goes on. A failed read is
+    /// logged and retried after a backoff (1 s doubling to a minute); the sweeps go on. While
+    /// the ids of undeleted messages fill the remembered ids, reading pauses (with a warning)
+    /// rather than forget one and count its message twice.
     pub async fn run_events(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut changes = self.config_changes.subscribe();
         let mut backoff = EVENTS_BACKOFF;
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(EVENTS_IN_FLIGHT));
+        let mut deletes = tokio::task::JoinSet::new();
+        let mut full_warned = false;
         loop {
-            let Some(events) = self.config().events.clone() else {
+            while deletes.try_join_next().is_some() {}
+            let config = self.config();
+            if config.events.is_none() {
                 tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => return,
-                    changed = changes.changed() => if changed.is_err() { return },
+                    _ = shutdown.wait_for(|s| *s) => break,
+                    changed = changes.changed() => if changed.is_err() { break },
                 }
                 continue;
+            }
+            let (_, undeleted) = self.store.events_remembered();
+            if undeleted >= crate::events::SEEN_CAPACITY {
+                if !full_warned {
+                    tracing::warn!(undeleted, "the ids of event messages not yet deleted fill the remembered ids ({}): reading pauses until deletes catch up (a message is never counted twice)", crate::events::SEEN_CAPACITY);
+                    full_warned = true;
+                }
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(EVENTS_BACKOFF) => {}
+                }
+                continue;
+            }
+            full_warned = false;
+            let permit = tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => break,
+                permit = in_flight.clone().acquire_owned() => permit.expect("never closed"),
             };
-            let result = tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => return,
-                result = self.read_events_once(events.wait_time) => result,
-            };
+            let result = async {
+                let reader = self.events_reader(&config).await?;
+                let received = tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => return Ok(None),
+                    received = reader.receive(config.events.as_ref().expect("checked").wait_time) => received?,
+                };
+                Ok::<_, String>(Some((reader, received)))
+            }
+            .await;
             match result {
-                Ok(report) => {
+                Ok(None) => break,
+                Ok(Some((reader, received))) => {
                     backoff = EVENTS_BACKOFF;
-                    if report.messages > 0 {
-                        tracing::debug!(?report, "events read");
+                    if received.handles.is_empty() {
+                        continue;
                     }
+                    let (counts, version) = self.count_events(&config, &reader, &received);
+                    tracing::debug!(messages = received.handles.len(), ?counts, "events read");
+                    self.save_requests.notify_one();
+                    let exporter = self.clone();
+                    deletes.spawn(async move {
+                        let _permit = permit;
+                        exporter.saved_at_least(version).await;
+                        exporter.delete_events(&reader, &received.handles).await;
+                    });
                 }
                 Err(error) => {
                     tracing::warn!(%error, retry_in = ?backoff, "cannot read the events queue; sweeps go on");
                     tokio::select! {
-                        _ = shutdown.wait_for(|s| *s) => return,
+                        _ = shutdown.wait_for(|s| *s) => break,
                         _ = tokio::time::sleep(backoff) => {}
                     }
                     backoff = (backoff * 2).min(EVENTS_BACKOFF_MAX);
                 }
             }
         }
+        // Counted batches still waiting are deleted after the final save (at shutdown), or come
+        // back and count as duplicates.
+        deletes.abort_all();
+        while deletes.join_next().await.is_some() {}
+    }
+
+    /// Waits until a save attempt covered store version `version` (at once without a state file).
+    async fn saved_at_least(&self, version: u64) {
+        if self.config().state.path.is_none() {
+            return;
+        }
+        let mut saves = self.saves.subscribe();
+        let _ = saves.wait_for(|attempted| *attempted >= version).await;
     }
 
     /// Renders the fleet metrics shortly after every change and when a fleet turns stale, so
     /// that scrapes only copy bytes.
     async fn render_on_change(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            let stale_after = self.config().sweep.stale_after.as_millis() as i64;
-            let valid_until = self.store.render(stale_after);
+            let valid_until = self.store.render();
             let wait = valid_until.map_or(Duration::from_secs(3600), |t| {
-                Duration::from_millis((t - now_ms()).max(0) as u64 + 1)
+                Duration::from_millis((t - self.store.now_ms()).max(0) as u64 + 1)
             });
             let changed = tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
@@ -528,12 +738,27 @@ impl Exporter {
         }
     }
 
-    async fn write_state_periodically(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// Writes the state file off the runtime that runs the passes (on tokio's blocking pool):
+    /// every [`STATE_WRITE_INTERVAL`] when something changed, and soon after a request (the
+    /// events reader waits for its ids to be saved); requests during a write share the next one.
+    async fn write_state(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            tokio::select! {
+            let requested = tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
-                _ = tokio::time::sleep(STATE_WRITE_INTERVAL) => self.save_state(),
+                _ = self.save_requests.notified() => true,
+                _ = tokio::time::sleep(STATE_WRITE_INTERVAL) => false,
+            };
+            if requested {
+                tokio::time::sleep(STATE_WRITE_COALESCE).await;
             }
+            let version = self.store.version();
+            let exporter = self.clone();
+            let _ = tokio::task::spawn_blocking(move || exporter.save_state()).await;
+            self.saves.send_if_modified(|attempted| {
+                let newer = version > *attempted;
+                *attempted = (*attempted).max(version);
+                newer
+            });
         }
     }
 
@@ -543,10 +768,11 @@ impl Exporter {
         let Some(path) = self.config().state.path.clone() else {
             return;
         };
+        // Held during the write: two writes never interleave on the temporary file.
+        let mut last_error = self.state_error.lock().unwrap_or_else(|p| p.into_inner());
         let Some((version, state)) = self.store.state_to_save() else {
             return;
         };
-        let mut last_error = self.state_error.lock().unwrap_or_else(|p| p.into_inner());
         match statefile::save(&path, &state) {
             Ok(()) => {
                 self.store.saved(version);
@@ -569,22 +795,21 @@ impl Exporter {
 /// The store, restored from `state.path` when there is a usable one. A file that cannot be
 /// used is set aside (renamed, never deleted) with the reason in the log, and counting starts
 /// fresh.
-fn open_store(config: &Config) -> Store {
-    let fresh = || Store::new(now_ms(), BTreeMap::new());
+fn open_store(config: &Config, clock: crate::clock::SharedClock) -> Store {
     let Some(path) = &config.state.path else {
-        return fresh();
+        return Store::new(clock);
     };
     match statefile::load(path) {
         Ok(None) => {
-            tracing::info!(path = %path.display(), "no state file yet; counting starts now");
-            fresh()
+            tracing::info!(path = %path.display(), "no state file yet; each fleet counts from its first sighting");
+            Store::new(clock)
         }
         Ok(Some(saved)) => {
-            tracing::info!(path = %path.display(), fleets = saved.fleets.len(), counting_since_ms = saved.counting_since_ms, "state restored: what happened while the exporter was down is counted");
-            Store::restore(saved)
+            tracing::info!(path = %path.display(), fleets = saved.fleets.len(), counting_since_ms = saved.counting_since_ms, "state restored: what happened to its fleets while the exporter was down is counted");
+            Store::restore(clock, saved)
         }
         Err(reason) => {
-            match statefile::set_aside(path, now_ms()) {
+            match statefile::set_aside(path, clock.now_ms()) {
                 Ok(aside) => {
                     tracing::error!(path = %path.display(), %reason, set_aside_as = %aside.display(), "the state file cannot be used; it was set aside and counting starts fresh")
                 }
@@ -592,7 +817,7 @@ fn open_store(config: &Config) -> Store {
                     tracing::error!(path = %path.display(), %reason, %error, "the state file cannot be used, nor set aside; counting starts fresh and it will be overwritten")
                 }
             }
-            fresh()
+            Store::new(clock)
         }
     }
 }
@@ -621,10 +846,11 @@ fn keep_restart_only_settings(old: &Config, new: &mut Config) -> Vec<&'static st
 struct ReloadMetrics {
     successful: prometheus::IntGauge,
     success_timestamp: prometheus::Gauge,
+    clock: crate::clock::SharedClock,
 }
 
 impl ReloadMetrics {
-    fn new(registry: &Registry) -> prometheus::Result<ReloadMetrics> {
+    fn new(registry: &Registry, clock: crate::clock::SharedClock) -> prometheus::Result<ReloadMetrics> {
         let successful = prometheus::IntGauge::new(
             "gamelift_exporter_config_last_reload_successful",
             "1 if the last configuration reload (SIGHUP or POST /-/reload) succeeded, 0 if it failed and the previous configuration is still running.",
@@ -638,6 +864,7 @@ impl ReloadMetrics {
         let metrics = ReloadMetrics {
             successful,
             success_timestamp,
+            clock,
         };
         metrics.record(true);
         Ok(metrics)
@@ -646,7 +873,7 @@ impl ReloadMetrics {
     fn record(&self, ok: bool) {
         self.successful.set(i64::from(ok));
         if ok {
-            self.success_timestamp.set(now_ms() as f64 / 1000.0);
+            self.success_timestamp.set(self.clock.now_ms() as f64 / 1000.0);
         }
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`cli`]: command-line arguments (`clap`), turned into a validated [`config::Config`].
+//! - [`clock`]: wall time, the one seam through which a test hands the exporter a clock.
 //! - [`config`]: the TOML config file, its defaults and validation, command-line overrides.
 //! - [`aws`]: SDK clients per Region, the exporter's retries, API-call counters, error reasons.
 //! - [`budget`]: each account-Region's request budgets, one per operation under an overall cap:
@@ -37,6 +38,7 @@ pub mod aws;
 pub mod budget;
 pub mod capacity;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod discovery;

@@ -159,7 +159,7 @@ async fn run(mut config: Config, mut overrides: Overrides) -> anyhow::Result<()>
         );
         overrides.demo = Some(target);
         config = overrides.apply(config);
-        options.credentials = Some(gamelift_exporter::aws::simulator_credentials());
+        options.connection.credentials = Some(gamelift_exporter::aws::simulator_credentials());
         Some(simulator)
     } else {
         None

@@ -101,11 +101,7 @@ fn set_state(family: &mut Family, labels: &[&str], current: &str) {
 
 /// Renders every fleet; returns the text and when it must be rendered again at the latest (the
 /// moment the next fleet turns stale), in epoch ms.
-pub fn render(
-    fleets: &BTreeMap<String, FleetRecord>,
-    now_ms: i64,
-    stale_after_ms: i64,
-) -> (String, Option<i64>) {
+pub fn render(fleets: &BTreeMap<String, FleetRecord>, now_ms: i64) -> (String, Option<i64>) {
     let live_fresh = "as of the fleet's latest complete live pass (every sweep.interval)";
     let mut sessions = Family::new(
         "gamelift_game_sessions",
@@ -147,19 +143,19 @@ pub fn render(
         "gamelift_game_session_interruptions_total",
         "counter",
         FLEET_LOCATION,
-        "Distinct game sessions ended with StatusReason INTERRUPTED (spot capacity reclaimed) since counting started (the exporter's start, or the first start recorded in state.path); counted by the live pass after an INSTANCE_INTERRUPTED event, else by the next full pass; never twice.",
+        "Distinct game sessions ended with StatusReason INTERRUPTED (spot capacity reclaimed) whose TerminationTime is after the exporter started watching the fleet (its first sighting, kept in state.path across restarts, so a downtime is counted after it); counted by the live pass after the INSTANCE_INTERRUPTED event, else by the next full pass; never twice.",
     );
     let mut ended = Family::new(
         "gamelift_game_sessions_ended_total",
         "counter",
         FLEET_LOCATION,
-        "Game sessions that left ACTIVE between two consecutive live passes of the fleet, since the exporter started.",
+        "Game sessions that were ACTIVE in one complete live pass of the fleet and not in the next (with state.path, the last pass before a restart and the first after it are consecutive), since the exporter started watching the fleet.",
     );
     let mut events = Family::new(
         "gamelift_fleet_events_total",
         "counter",
         &["fleet_id", "event_code"],
-        "Fleet events read from DescribeFleetEvents since counting started, by event code; each event adds its Count (1 when absent). Read by every live pass.",
+        "Fleet events (DescribeFleetEvents) whose EventTime is at or after the exporter started watching the fleet (kept in state.path across restarts), by event code; each event adds its Count (1 when absent). Read by every live pass; see gamelift_exporter_fleet_events_up.",
     );
     let mut info = Family::new(
         "gamelift_fleet_info",
@@ -179,7 +175,13 @@ pub fn render(
         "gamelift_exporter_fleet_up",
         "gauge",
         FLEET,
-        "1 if the fleet's latest live pass completed and is younger than sweep.stale_after; 0 if it failed (its series then keep their last complete values) or is stale (its session series are then dropped).",
+        "1 if the fleet's latest live pass completed and is younger than sweep.stale_after (or twice the live interval its account-Region keeps, if longer); 0 if it failed (its series then keep their last complete values) or is stale (its session series are then dropped).",
+    );
+    let mut events_up = Family::new(
+        "gamelift_exporter_fleet_events_up",
+        "gauge",
+        FLEET,
+        "1 if the fleet's latest events poll (DescribeFleetEvents, in its live pass) completed; 0 if it failed: its session series still publish, but fleet events and the interruption lookups they trigger wait until a poll completes (the next one reads the same window again; interrupted sessions are still counted by the full pass).",
     );
     let mut last_success = Family::new(
         "gamelift_exporter_fleet_last_success_timestamp_seconds",
@@ -265,6 +267,7 @@ pub fn render(
     let mut valid_until: Option<i64> = None;
     let mut slowest: Option<f64> = None;
     for record in fleets.values() {
+        let stale_after_ms = record.stale_after_ms;
         let f = &record.fleet;
         let id = f.fleet_id.as_str();
         info.set(
@@ -328,6 +331,9 @@ pub fn render(
             }
         }
         let fresh_until = record.last_success_ms.map(|t| t + stale_after_ms);
+        if let Some(events_ok) = record.events_up {
+            events_up.set(&[id], if events_ok { 1.0 } else { 0.0 });
+        }
         let fresh = fresh_until.is_some_and(|t| t > now_ms);
         if fresh {
             valid_until =
@@ -421,6 +427,7 @@ pub fn render(
         last_success,
         pass_duration,
         up,
+        events_up,
         sweep_duration,
         instances,
         container_groups,

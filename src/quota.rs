@@ -85,7 +85,10 @@ pub async fn reached(
             history_share: config.sweep.history_budget_share,
             metrics: &metrics,
             health: &health,
-            credentials: settings_credentials,
+            connection: aws::Connection {
+                credentials: settings_credentials,
+                ..Default::default()
+            },
         };
         let mut out = String::new();
         for client in aws::clients(&settings, &accounts).await {
@@ -93,7 +96,7 @@ pub async fn reached(
             if let Some(account) = accounts.iter().find(|a| a.name == client.account) {
                 filters.push(account.fleets.clone());
             }
-            let fleets = discovery::discover(&client, &filters, config.sweep.page_size).await?;
+            let fleets = discovery::discover(&client, &filters, config.sweep.page_size, &mut discovery::Calls::new()).await?;
             let locations: usize = fleets.iter().map(|f| f.locations.len()).sum();
             let remote = locations - fleets.len();
             let calls = BTreeMap::from([

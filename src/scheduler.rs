@@ -15,6 +15,7 @@
 //! and benchmarks that need each pass to happen at a known moment).
 
 use crate::aws::{FailureReason, RegionClient};
+use crate::budget::{Demand, Plan};
 use crate::capacity::{self, BatchLimits, CapacityOutcome};
 use crate::config::{Config, FleetFilter};
 use crate::discovery::{self, DiscoveryError, Fleet};
@@ -53,10 +54,10 @@ struct FleetSlot {
 }
 
 impl FleetSlot {
-    fn new(fleet: Fleet, now: Instant) -> FleetSlot {
+    fn new(fleet: Fleet, now: Instant, tracker: LiveTracker) -> FleetSlot {
         FleetSlot {
             fleet,
-            tracker: Some(LiveTracker::default()),
+            tracker: Some(tracker),
             progress: None,
             live_running: false,
             history_running: false,
@@ -75,6 +76,8 @@ pub enum Done {
         Result<Vec<Fleet>, DiscoveryError>,
         /// Queues and matchmaking configurations, when `[events]` is on.
         Option<Result<discovery::EventSources, DiscoveryError>>,
+        /// Calls made, by operation.
+        discovery::Calls,
     ),
     Live {
         fleet_id: String,
@@ -141,9 +144,12 @@ pub struct RegionWorker {
     discovering: bool,
     discovered_once: bool,
     next_capacity: Instant,
-    /// The live interval this account-Region holds: `sweep.interval`, or longer when its
-    /// budgets cannot pay for that (see [`RegionWorker::pace`]).
-    effective_interval: Option<Duration>,
+    /// What the budgets pay for (see [`RegionWorker::pace`]): live and capacity intervals are
+    /// stretched by its factor when the configured ones cost more than the budgets allow.
+    plan: Option<Plan>,
+    /// Calls of the latest capacity cycle and of the latest discovery, by operation.
+    capacity_calls: BTreeMap<&'static str, u64>,
+    discovery_calls: discovery::Calls,
     /// The interval last warned about, so that the warning is logged once per change.
     warned_interval: Option<Duration>,
     /// `None` while a capacity cycle has them.
@@ -163,7 +169,9 @@ impl RegionWorker {
             discovering: false,
             discovered_once: false,
             next_capacity: Instant::now(),
-            effective_interval: None,
+            plan: None,
+            capacity_calls: BTreeMap::new(),
+            discovery_calls: BTreeMap::new(),
             warned_interval: None,
             batch_limits: Some(BatchLimits::default()),
             tasks: JoinSet::new(),
@@ -195,13 +203,14 @@ impl RegionWorker {
     /// and rediscovers at once for those it now includes.
     pub fn reconfigure(&mut self, config: &Config, ctx: &Context) {
         let now = Instant::now();
+        self.pace(config, ctx);
         let live_interval = self.live_interval(config);
         for slot in self.fleets.values_mut() {
             slot.next_live = slot.next_live.min(now + live_interval);
             slot.next_history = slot.next_history.min(now + config.sweep.history_interval);
         }
         self.next_discovery = self.next_discovery.min(now + config.sweep.discovery_interval);
-        self.next_capacity = self.next_capacity.min(now + config.sweep.capacity_interval);
+        self.next_capacity = self.next_capacity.min(now + self.capacity_interval(config));
         let filters = self.filters(config);
         if self.filter.as_ref().is_some_and(|f| *f != filters) {
             let excluded: Vec<String> = self
@@ -241,13 +250,15 @@ impl RegionWorker {
         self.filter = Some(filter.clone());
         let with_events = config.events.is_some();
         self.spawn(TaskKind::Discovery, async move {
-            let fleets = discovery::discover(&client, &filter, page_size).await;
+            let mut calls = discovery::Calls::new();
+            let fleets = discovery::discover(&client, &filter, page_size, &mut calls).await;
             let sources = if with_events {
-                Some(discovery::event_sources(&client, page_size).await)
+                let known = fleets.as_deref().unwrap_or_default();
+                Some(discovery::event_sources(&client, known, page_size, &mut calls).await)
             } else {
                 None
             };
-            Done::Discovery(fleets, sources)
+            Done::Discovery(fleets, sources, calls)
         });
     }
 
@@ -261,12 +272,14 @@ impl RegionWorker {
         slot.live_running = true;
         let client = self.client.clone();
         let store = ctx.store.clone();
+        let interval = self.live_interval(config);
         let config = config.clone();
-        let fleet = slot.fleet.clone();
+        let fleet = self.fleets[fleet_id].fleet.clone();
         self.spawn(TaskKind::Live(fleet_id.to_string()), async move {
             let started = Instant::now();
             let deadline = started + config.sweep.timeout;
-            let result = sweep::live_pass(&client, &store, &config, &fleet, &mut tracker, deadline).await;
+            let result =
+                sweep::live_pass(&client, &store, &config, &fleet, &mut tracker, interval, deadline).await;
             Done::Live {
                 fleet_id: fleet.fleet_id,
                 tracker,
@@ -296,34 +309,54 @@ impl RegionWorker {
         });
     }
 
-    /// The live interval in force: `sweep.interval`, stretched to what the budgets can pay for.
+    /// The live interval in force: `sweep.interval`, stretched to what the budgets pay for.
     fn live_interval(&self, config: &Config) -> Duration {
-        self.effective_interval
-            .unwrap_or(config.sweep.interval)
-            .max(config.sweep.interval)
+        self.plan
+            .as_ref()
+            .map_or(config.sweep.interval, |p| p.live_interval(config.sweep.interval))
     }
 
-    /// Plans the live interval from the fleets' latest live passes: their calls per round, by
-    /// operation, over the configured budgets. An interval the budgets cannot pay for is
-    /// stretched (and said so, once), never run late or over budget silently.
+    /// The capacity interval in force: `sweep.capacity_interval`, stretched by the same plan.
+    fn capacity_interval(&self, config: &Config) -> Duration {
+        self.plan.as_ref().map_or(config.sweep.capacity_interval, |p| {
+            p.capacity_interval(config.sweep.capacity_interval)
+        })
+    }
+
+    /// Plans this account-Region's work against its budgets, with every worker that shares
+    /// them: live rounds (each fleet's latest live pass, lookups included), capacity cycles and
+    /// discovery, at their configured intervals, beside the share full passes may take. When
+    /// that costs more than a budget allows, live and capacity intervals stretch by the same
+    /// factor (and it is said so, once), so that the interval published is the one kept: never
+    /// run late or over budget silently.
     fn pace(&mut self, config: &Config, ctx: &Context) {
-        let mut calls: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut live_round: BTreeMap<&'static str, u64> = BTreeMap::new();
         for slot in self.fleets.values() {
             for (operation, n) in &slot.last_calls {
-                *calls.entry(operation).or_default() += n;
+                *live_round.entry(operation).or_default() += n;
             }
         }
-        let needed = Duration::from_secs_f64(self.client.budgets.seconds_for(&calls));
-        // Whole milliseconds, so that the published figure does not flicker in the last digit.
-        let needed = Duration::from_millis(
-            needed.as_millis() as u64 + u64::from(!needed.subsec_nanos().is_multiple_of(1_000_000)),
-        );
-        let effective = needed.max(config.sweep.interval);
-        self.effective_interval = Some(effective);
-        ctx.api
-            .effective_interval
-            .with_label_values(&[&self.client.account, &self.client.region])
-            .set(effective.as_secs_f64());
+        let demand = Demand {
+            live_round: live_round.clone(),
+            capacity_cycle: self.capacity_calls.clone(),
+            discovery: self.discovery_calls.clone(),
+            live_interval: config.sweep.interval,
+            capacity_interval: config.sweep.capacity_interval,
+            discovery_interval: config.sweep.discovery_interval,
+        };
+        let plan = self.client.budgets.plan(&self.key(), demand);
+        let effective = plan.live_interval(config.sweep.interval);
+        // Published once what a live round costs is known (a fleet has finished a live pass),
+        // or there is no fleet: before that, it would be a guess.
+        let known = self.fleets.is_empty() || self.fleets.values().any(|s| !s.last_calls.is_empty());
+        if known {
+            ctx.api
+                .effective_interval
+                .with_label_values(&[&self.client.account, &self.client.region])
+                .set(effective.as_secs_f64());
+        }
+        ctx.store
+            .set_interval(&self.client.account, &self.client.region, effective.as_millis() as i64);
         if effective > config.sweep.interval {
             let changed = self.warned_interval.is_none_or(|w| {
                 let (a, b) = (w.as_secs_f64(), effective.as_secs_f64());
@@ -335,8 +368,12 @@ impl RegionWorker {
                     region = %self.client.region,
                     configured = %crate::duration::format(config.sweep.interval),
                     holds = %crate::duration::format(effective),
-                    calls_per_round = ?calls,
-                    "the request budgets cannot pay for sweep.interval: live passes run every {} instead (raise aws.quota_share or aws.max_requests_per_second, or list fewer live statuses)",
+                    capacity_every = %crate::duration::format(plan.capacity_interval(config.sweep.capacity_interval)),
+                    live_calls_per_round = ?live_round,
+                    capacity_calls_per_cycle = ?self.capacity_calls,
+                    discovery_calls = ?self.discovery_calls,
+                    binding = %plan.binding,
+                    "the request budgets cannot pay for sweep.interval: live passes run every {} instead (raise aws.quota_share or aws.max_requests_per_second, lengthen sweep.capacity_interval, or list fewer live statuses)",
                     crate::duration::format(effective)
                 );
                 self.warned_interval = Some(effective);
@@ -344,6 +381,7 @@ impl RegionWorker {
         } else if self.warned_interval.take().is_some() {
             tracing::info!(account = %self.client.account, region = %self.client.region, "the request budgets pay for sweep.interval again");
         }
+        self.plan = Some(plan);
     }
 
     /// Whether a capacity cycle is due: capacity is on, fleets are known, none is running.
@@ -443,8 +481,9 @@ impl RegionWorker {
     fn finish(&mut self, done: Done, config: &Config, ctx: &Context) {
         let now = Instant::now();
         match done {
-            Done::Discovery(result, sources) => {
+            Done::Discovery(result, sources, calls) => {
                 self.discovering = false;
+                self.discovery_calls = calls;
                 match sources {
                     Some(Ok((queues, configurations))) => {
                         ctx.store.ensure_event_sources(&queues, &configurations)
@@ -474,17 +513,26 @@ impl RegionWorker {
                             match self.fleets.get_mut(&fleet.fleet_id) {
                                 Some(slot) => slot.fleet = fleet,
                                 None => {
+                                    // A fleet restored from the state file starts from the
+                                    // ACTIVE sessions of its last pass before the restart.
+                                    let tracker = ctx
+                                        .store
+                                        .take_restored_active(&fleet.fleet_id)
+                                        .map_or_else(LiveTracker::default, |active| LiveTracker::restore(&active));
                                     self.fleets
-                                        .insert(fleet.fleet_id.clone(), FleetSlot::new(fleet, now));
+                                        .insert(fleet.fleet_id.clone(), FleetSlot::new(fleet, now, tracker));
                                 }
                             }
                         }
                         self.discovered_once = true;
                         self.next_discovery = now + config.sweep.discovery_interval;
+                        self.pace(config, ctx);
                     }
                     Err(error) => {
                         ctx.health
                             .discovered(&ctx.api, &self.client.account, &self.client.region, false);
+                        ctx.store
+                            .discovery_failed(&self.client.account, &self.client.region);
                         tracing::warn!(account = %self.client.account, region = %self.client.region, reason = %error.reason, %error, "fleet discovery failed; keeping the previous fleet list");
                         self.next_discovery = now + config.sweep.discovery_interval.min(DISCOVERY_RETRY);
                     }
@@ -530,7 +578,9 @@ impl RegionWorker {
                 started,
             } => {
                 self.batch_limits = Some(limits);
-                self.next_capacity = (started + config.sweep.capacity_interval).max(now);
+                self.capacity_calls = outcome.calls.clone();
+                self.pace(config, ctx);
+                self.next_capacity = (started + self.capacity_interval(config)).max(now);
                 self.report.capacity_cycles += 1;
                 for (operation, calls) in &outcome.calls {
                     *self.report.capacity_calls.entry(operation).or_default() += calls;
@@ -627,15 +677,19 @@ impl RegionWorker {
         std::mem::take(&mut self.report)
     }
 
-    /// Runs in the background until `shutdown`: every fleet on its own schedule. Returns the
-    /// worker (fleet state intact) so that it can be started again with a new client.
+    /// Runs in the background until `shutdown`: every fleet on its own schedule. A new client
+    /// (a reload changed `[aws]` or the accounts) is taken over at once, passes in flight finish
+    /// with the old one, and every fleet keeps its tracker, event position and pending lookups.
+    /// Returns the worker (fleet state intact).
     pub async fn run(
         mut self,
         ctx: Context,
         mut config: tokio::sync::watch::Receiver<Arc<Config>>,
+        mut clients: tokio::sync::watch::Receiver<RegionClient>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> RegionWorker {
         let mut next_summary = Instant::now() + config.borrow().sweep.interval;
+        let mut clients_open = true;
         loop {
             let current = config.borrow_and_update().clone();
             self.start_due(&current, &ctx);
@@ -649,6 +703,14 @@ impl RegionWorker {
                     let current = config.borrow().clone();
                     self.reconfigure(&current, &ctx);
                 }
+                changed = clients.changed(), if clients_open => match changed {
+                    Ok(()) => {
+                        self.client.budgets.forget(&self.key());
+                        self.client = clients.borrow_and_update().clone();
+                        self.pace(&current, &ctx);
+                    }
+                    Err(_) => clients_open = false,
+                },
                 joined = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => match joined {
                     Some(Ok((id, done))) => {
                         self.kinds.remove(&id);

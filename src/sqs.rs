@@ -1,14 +1,14 @@
 //! The SQS reader of `[events]`: long-polls the queue (`ReceiveMessage`, up to 10 messages,
-//! `events.wait_time`), counts each message in one step in the store, publishes the counts,
-//! writes the state file (the counted ids), and only then deletes the messages
-//! (`DeleteMessageBatch`). A crash before the delete leaves the messages to be redelivered, and
-//! the remembered ids keep them from counting twice. Messages that cannot be counted are counted
-//! as rejected and deleted too: never retried forever.
+//! `events.wait_time`) and deletes messages (`DeleteMessageBatch`). The exporter counts each
+//! batch in one step in the store, has the state file (the counted ids) written, and only then
+//! deletes the messages, while the next poll goes on. A crash before the delete leaves the
+//! messages to be redelivered, and the remembered ids keep them from counting twice. Messages
+//! that cannot be counted are counted as rejected and deleted too: never retried forever.
 
 use crate::aws::{self, ApiMetrics, ClientSettings};
 use crate::config::{AccountConfig, Config, EventsConfig, DEFAULT_ACCOUNT};
 use crate::events::{self, Event, Rejected};
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use std::time::Duration;
 
 /// What one read did.
@@ -21,6 +21,10 @@ pub struct ReadReport {
     pub deleted: usize,
 }
 
+/// SQS keeps a message at most this long (its maximum retention), when the queue's own
+/// retention cannot be read.
+pub const MAX_RETENTION: Duration = Duration::from_secs(14 * 86_400);
+
 /// A client for the configured queue, and what it was built from.
 #[derive(Debug, Clone)]
 pub struct EventReader {
@@ -29,16 +33,39 @@ pub struct EventReader {
     /// The `account` and `region` labels of its API counters.
     pub account: String,
     pub region: String,
+    /// How long the queue keeps a message (`MessageRetentionPeriod`): a message not deleted
+    /// can come back until then, so its id is remembered that long.
+    pub retention: Duration,
+}
+
+/// Messages received and read, waiting to be counted and then deleted.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub batch: Vec<Result<Event, Rejected>>,
+    /// Each message's receipt handle, and its event id when it has one.
+    pub handles: Vec<(String, Option<String>)>,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Event ids of the messages deleted.
+    pub ids: Vec<String>,
+    pub deleted: usize,
+    /// Messages not deleted: the whole request failed (`request`) or their entry did (`entry`).
+    pub failed_request: usize,
+    pub failed_entries: usize,
 }
 
 impl EventReader {
     /// Builds the client: the queue's Region, the named account's credentials (its role, if
-    /// any), and the endpoint (AWS, or the queue URL's own host for a local SQS).
+    /// any), and the endpoint (AWS, or the queue URL's own host for a local SQS); then reads the
+    /// queue's retention (`GetQueueAttributes`).
     pub async fn new(
         config: &Config,
         metrics: &ApiMetrics,
         health: &std::sync::Arc<aws::AccountHealth>,
-        credentials: Option<aws_sdk_gamelift::config::Credentials>,
+        connection: aws::Connection,
     ) -> anyhow::Result<EventReader> {
         let events = config
             .events
@@ -73,7 +100,7 @@ impl EventReader {
             history_share: config.sweep.history_budget_share,
             metrics,
             health,
-            credentials,
+            connection,
         };
         let sdk = aws::sdk_config(
             &settings,
@@ -92,41 +119,49 @@ impl EventReader {
             )
             .interceptor(aws::attempt_counter(metrics, &account.name, &region))
             .build();
+        let client = aws_sdk_sqs::Client::from_conf(sqs);
+        let retention = match client
+            .get_queue_attributes()
+            .queue_url(&events.sqs_queue_url)
+            .attribute_names(QueueAttributeName::MessageRetentionPeriod)
+            .send()
+            .await
+        {
+            Ok(answer) => answer
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::MessageRetentionPeriod))
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(MAX_RETENTION, Duration::from_secs),
+            Err(error) => {
+                tracing::warn!(error = %aws::describe(&error), "cannot read the events queue's retention (GetQueueAttributes); ids of messages not deleted are remembered for SQS's maximum, 14 days");
+                MAX_RETENTION
+            }
+        };
         Ok(EventReader {
             built_from: events,
-            client: aws_sdk_sqs::Client::from_conf(sqs),
+            client,
             account: account.name,
             region,
+            retention,
         })
     }
 
-    /// One long poll, counted by `count` (which must have published the counts and saved the
-    /// state when it returns), then the messages deleted.
-    pub async fn read_once(
-        &self,
-        wait: Duration,
-        count: impl AsyncFnOnce(&[Result<Event, Rejected>]) -> (usize, usize, usize),
-    ) -> Result<ReadReport, String> {
-        let queue = &self.built_from.sqs_queue_url;
+    /// One long poll: the messages received, read.
+    pub async fn receive(&self, wait: Duration) -> Result<Received, String> {
         let received = self
             .client
             .receive_message()
-            .queue_url(queue)
+            .queue_url(&self.built_from.sqs_queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(wait.as_secs().min(20) as i32)
             .send()
             .await
             .map_err(|e| format!("ReceiveMessage failed: {}", aws::describe(&e)))?;
         let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return Ok(ReadReport::default());
-        }
-        let batch: Vec<Result<Event, Rejected>> = messages
-            .iter()
-            .map(|m| events::parse(m.body().unwrap_or_default()))
-            .collect();
-        for (message, parsed) in messages.iter().zip(&batch) {
-            if let Err(rejected) = parsed {
+        let mut out = Received::default();
+        for message in &messages {
+            let parsed = events::parse(message.body().unwrap_or_default());
+            if let Err(rejected) = &parsed {
                 tracing::warn!(
                     message_id = message.message_id().unwrap_or_default(),
                     reason = rejected.reason,
@@ -134,33 +169,50 @@ impl EventReader {
                     "event message not counted; deleting it"
                 );
             }
+            let id = parsed.as_ref().ok().map(|e| e.id.clone());
+            out.handles
+                .push((message.receipt_handle().unwrap_or_default().to_string(), id));
+            out.batch.push(parsed);
         }
-        let (counted, duplicates, rejected) = count(&batch).await;
-        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+        Ok(out)
+    }
+
+    /// Deletes counted messages (`DeleteMessageBatch`). A message not deleted comes back after
+    /// its visibility timeout and counts as a duplicate (its id is remembered until it is
+    /// deleted, or the queue's retention has passed).
+    pub async fn delete(&self, handles: &[(String, Option<String>)]) -> Deleted {
+        if handles.is_empty() {
+            return Deleted::default();
+        }
+        let entries: Vec<DeleteMessageBatchRequestEntry> = handles
             .iter()
             .enumerate()
-            .filter_map(|(i, m)| {
+            .filter_map(|(i, (handle, _))| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .set_receipt_handle(m.receipt_handle().map(str::to_string))
+                    .receipt_handle(handle)
                     .build()
                     .ok()
             })
             .collect();
-        let deleted = self
+        let answer = match self
             .client
             .delete_message_batch()
-            .queue_url(queue)
+            .queue_url(&self.built_from.sqs_queue_url)
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "DeleteMessageBatch failed (the messages come back and count as duplicates): {}",
-                    aws::describe(&e)
-                )
-            })?;
-        for failed in deleted.failed() {
+        {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::warn!(error = %aws::describe(&error), messages = handles.len(), "DeleteMessageBatch failed; the messages come back and count as duplicates");
+                return Deleted {
+                    failed_request: handles.len(),
+                    ..Deleted::default()
+                };
+            }
+        };
+        for failed in answer.failed() {
             tracing::warn!(
                 id = failed.id(),
                 code = failed.code(),
@@ -168,12 +220,17 @@ impl EventReader {
                 "a message was not deleted; it comes back and counts as a duplicate"
             );
         }
-        Ok(ReadReport {
-            messages: messages.len(),
-            counted,
-            duplicates,
-            rejected,
-            deleted: deleted.successful().len(),
-        })
+        let ids = answer
+            .successful()
+            .iter()
+            .filter_map(|ok| ok.id().parse::<usize>().ok())
+            .filter_map(|i| handles.get(i).and_then(|(_, id)| id.clone()))
+            .collect();
+        Deleted {
+            ids,
+            deleted: answer.successful().len(),
+            failed_request: 0,
+            failed_entries: answer.failed().len(),
+        }
     }
 }

@@ -14,14 +14,15 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Bumped when the format changes incompatibly; other versions are set aside like corrupt files.
-pub const VERSION: u32 = 1;
+/// Version 1 (one counting start for all fleets) is read and upgraded.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedState {
     pub version: u32,
-    /// Interruptions and events count from this instant (epoch ms): the first start whose state
-    /// this file carries.
+    /// The earliest counting start of any fleet in the file (epoch ms). Version 1 files have only
+    /// this, and it is every fleet's counting start.
     pub counting_since_ms: i64,
     pub saved_at_ms: i64,
     pub fleets: BTreeMap<String, SavedFleet>,
@@ -29,6 +30,10 @@ pub struct SavedState {
     /// SQS redelivering one after a restart does not count it twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events_seen: Vec<(String, i64)>,
+    /// Those of `events_seen` whose message was not known to be deleted: remembered until it is,
+    /// or until the queue's retention has passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events_undeleted: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,6 +46,52 @@ pub struct SavedFleet {
     /// Whether the fleet's first full pass is done (sessions it saw without a TerminationTime
     /// are in the ledger, so they are never counted as new).
     pub baseline_done: bool,
+    /// When the exporter started watching the fleet (epoch ms): its counters count from here.
+    /// Absent in version 1 files (the file's `counting_since_ms` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_since_ms: Option<i64>,
+    /// The account name and home Region it was discovered in: a fleet whose account-Region is
+    /// no longer swept, or whose discovery no longer lists it, has left the watch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The sessions ACTIVE as of its last complete live pass, per location: the first pass after
+    /// a restart counts those that left ACTIVE while the exporter was down.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub active: BTreeMap<String, PackedKeys>,
+}
+
+/// Session keys, sorted, written as base64 of their little-endian bytes (8 bytes a session
+/// instead of about 20 digits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackedKeys(pub Vec<u64>);
+
+impl Serialize for PackedKeys {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = self.0.iter().flat_map(|k| k.to_le_bytes()).collect();
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+}
+
+impl<'de> Deserialize<'de> for PackedKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine as _;
+        let text = String::deserialize(deserializer)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| serde::de::Error::custom(format!("session keys: {e}")))?;
+        if bytes.len() % 8 != 0 {
+            return Err(serde::de::Error::custom("session keys: not a whole number of keys"));
+        }
+        Ok(PackedKeys(
+            bytes
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ))
+    }
 }
 
 /// Reads the state file: `Ok(None)` when there is none (a fresh start), `Err` with the reason
@@ -53,11 +104,21 @@ pub fn load(path: &Path) -> Result<Option<SavedState>, String> {
     };
     let state: SavedState =
         serde_json::from_slice(&text).map_err(|error| format!("not a valid state file: {error}"))?;
-    if state.version != VERSION {
-        return Err(format!(
-            "state file version {} is not the version {VERSION} this exporter writes",
-            state.version
-        ));
+    let mut state = state;
+    match state.version {
+        VERSION => {}
+        // Version 1: one counting start for every fleet.
+        1 => {
+            for fleet in state.fleets.values_mut() {
+                fleet.watch_since_ms = Some(state.counting_since_ms);
+            }
+            state.version = VERSION;
+        }
+        other => {
+            return Err(format!(
+                "state file version {other} is not a version this exporter reads (1 or {VERSION})"
+            ))
+        }
     }
     Ok(Some(state))
 }
@@ -122,9 +183,14 @@ mod tests {
                     ledger: vec![(u64::MAX, 1_500)],
                     events: Some(EventCursor::starting_at(1_000)),
                     baseline_done: true,
+                    watch_since_ms: Some(1_000),
+                    account: Some("default".into()),
+                    region: Some("us-west-2".into()),
+                    active: BTreeMap::from([("us-west-2".to_string(), PackedKeys(vec![0, 7, u64::MAX]))]),
                 },
             )]),
             events_seen: vec![("event-1".to_string(), 1_900)],
+            events_undeleted: vec!["event-1".to_string()],
         };
         save(&path, &state).unwrap();
         assert_eq!(load(&path), Ok(Some(state)));

@@ -26,13 +26,14 @@ use crate::budget::Lane;
 use crate::config::Config;
 use crate::discovery::Fleet;
 use crate::store::{HistoryOutcome, HistoryView, Interruption, LiveOutcome, LiveView, Store};
-use crate::tracking::{session_key, LiveTracker, Lookup, INSTANCE_INTERRUPTED};
+use crate::tracking::{session_key, EventCursor, LiveTracker, Lookup, INSTANCE_INTERRUPTED};
 use aws_sdk_gamelift::types::{GameSession, GameSessionStatus, PlayerSessionCreationPolicy};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// A call that failed after its retries, and so the pass.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{operation} failed ({reason}): {message}")]
 pub struct PassError {
     pub operation: &'static str,
@@ -61,18 +62,17 @@ pub struct LiveReport {
     pub sessions_seen: u64,
     pub new_events: u64,
     pub interruptions_found: u64,
+    /// The events poll failed: the sessions were published, the events part is read again from
+    /// the same mark by the next pass.
+    pub events_error: Option<PassError>,
 }
 
 /// How long interrupted instances and ended sessions are kept in mind: long enough for the
-/// two-minute spot notice, an event recorded late, and a couple of live passes.
-pub fn interruption_window(config: &Config) -> Duration {
-    (config.sweep.interval * 3).max(Duration::from_secs(600))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+/// two-minute spot notice, an event recorded late, and a couple of live passes at the interval
+/// the account-Region actually keeps (`interval`, stretched when the budgets cannot pay for
+/// `sweep.interval`).
+pub fn interruption_window(interval: Duration) -> Duration {
+    (interval * 3).max(Duration::from_secs(600))
 }
 
 fn facts<'a>(session: &'a GameSession, home_region: &'a str) -> SessionFacts<'a> {
@@ -87,70 +87,79 @@ fn facts<'a>(session: &'a GameSession, home_region: &'a str) -> SessionFacts<'a>
     }
 }
 
-/// Guards against a service that hands out the same NextToken twice (an endless loop).
+/// The next page's token, guarded against a service that hands out the same one twice.
 fn next_token(
     previous: &Option<String>,
     next: Option<&str>,
     operation: &'static str,
 ) -> Result<Option<String>, PassError> {
-    let next = next.map(str::to_string);
-    if next.is_some() && next == *previous {
-        return Err(PassError {
-            operation,
-            reason: FailureReason::Other,
-            message: "the API returned the same NextToken twice; stopping to avoid a loop".into(),
-        });
-    }
-    Ok(next)
+    aws::next_page(previous, next).map_err(|repeated| PassError {
+        operation,
+        reason: FailureReason::Other,
+        message: repeated.to_string(),
+    })
 }
 
-/// What the reading part of a live pass found, before anything is changed.
-struct LiveRead {
-    view: LiveView,
-    cursor: crate::tracking::EventCursor,
-    events: Vec<(String, u64)>,
-    reclaimed: Vec<String>,
-}
-
-/// Runs one live pass and publishes it. The reading part must finish by `deadline`
-/// (`sweep.timeout`); on error nothing is published and `tracker` keeps only marks that the next
-/// complete pass overwrites (the caller marks the fleet down). Lookups run only while the
-/// deadline allows.
-pub async fn live_pass(
-    client: &RegionClient,
-    store: &Store,
-    config: &Config,
-    fleet: &Fleet,
-    tracker: &mut LiveTracker,
-    deadline: tokio::time::Instant,
-) -> Result<LiveReport, PassError> {
-    let started = Instant::now();
-    let mut report = LiveReport::default();
-    let read = tokio::time::timeout_at(
-        deadline,
-        read_live(client, store, config, fleet, tracker, &mut report),
-    )
-    .await
-    .map_err(|_| PassError {
+fn timed_out(config: &Config) -> PassError {
+    PassError {
         operation: "live pass",
         reason: FailureReason::Timeout,
         message: format!(
             "did not finish within sweep.timeout ({})",
             crate::duration::format(config.sweep.timeout)
         ),
-    })??;
-    let LiveRead {
-        view,
-        cursor,
-        events,
-        reclaimed,
-    } = read;
+    }
+}
+
+/// What a complete events poll read.
+struct EventsRead {
+    cursor: EventCursor,
+    /// New events at or after the fleet's counting start: (event code, Count or 1).
+    counted: Vec<(String, u64)>,
+    /// ResourceId of every new INSTANCE_INTERRUPTED event (counted or not: an event from just
+    /// before the counting start still tells which instance was reclaimed).
+    reclaimed: Vec<String>,
+}
+
+/// Runs one live pass and publishes it. The session listings must finish by `deadline`
+/// (`sweep.timeout`); if they fail nothing is published and `tracker` keeps only marks that the
+/// next complete pass overwrites (the caller marks the fleet down). A failing events poll does
+/// not fail the pass: the sessions publish, the fleet's events signal goes down, and the next
+/// pass reads the same window again. Lookups run only while the deadline allows.
+pub async fn live_pass(
+    client: &RegionClient,
+    store: &Store,
+    config: &Config,
+    fleet: &Fleet,
+    tracker: &mut LiveTracker,
+    interval: Duration,
+    deadline: tokio::time::Instant,
+) -> Result<LiveReport, PassError> {
+    let started = Instant::now();
+    let mut report = LiveReport::default();
+    let view = tokio::time::timeout_at(deadline, list_live(client, config, fleet, tracker, &mut report))
+        .await
+        .map_err(|_| timed_out(config))??;
+    let polled = match tokio::time::timeout_at(deadline, poll_events(client, store, config, fleet, &mut report)).await {
+        Ok(result) => result,
+        Err(_) => Err(timed_out(config)),
+    };
 
     // Everything the pass must read has been read: from here on it only adds.
-    let now = now_ms();
-    let window = interruption_window(config).as_millis() as i64;
+    let now = store.now_ms();
+    let window = interruption_window(interval).as_millis() as i64;
     let ended = tracker.commit(now, window);
-    tracker.note_interruptions(reclaimed.iter().map(String::as_str), now, window);
+    let events = match polled {
+        Ok(read) => {
+            tracker.note_interruptions(read.reclaimed.iter().map(String::as_str), now, window);
+            Some((read.counted, read.cursor))
+        }
+        Err(error) => {
+            tracing::warn!(fleet_id = %fleet.fleet_id, reason = %error.reason, %error, "events poll failed; the sessions are published, the events are read again from the same mark next pass");
+            report.events_error = Some(error);
+            None
+        }
+    };
     let candidates = tracker.candidates(config.sweep.max_session_lookups as usize, |key| {
         store.is_counted(&fleet.fleet_id, key)
     });
@@ -207,22 +216,21 @@ pub async fn live_pass(
             ended,
             events,
             interruptions,
-            cursor: Some(cursor),
+            active: Some(tracker.active_keys()),
             duration_seconds: started.elapsed().as_secs_f64(),
         },
     );
     Ok(report)
 }
 
-/// The reading part of a live pass: the listings of the live statuses, then the new events.
-async fn read_live(
+/// The listings of the live statuses: the live numbers, and every live session to the tracker.
+async fn list_live(
     client: &RegionClient,
-    store: &Store,
     config: &Config,
     fleet: &Fleet,
     tracker: &mut LiveTracker,
     report: &mut LiveReport,
-) -> Result<LiveRead, PassError> {
+) -> Result<LiveView, PassError> {
     let page_size = config.sweep.page_size as i32;
     let mut view = LiveView {
         statuses: config.sweep.live_statuses.clone(),
@@ -275,13 +283,26 @@ async fn read_live(
             }
         }
     }
+    Ok(view)
+}
 
-    let since = store.since_ms();
-    let mut cursor = store.event_cursor(&fleet.fleet_id);
-    let mut events: Vec<(String, u64)> = Vec::new();
+/// One events poll: the window fixed at its start, read to its last page whatever order the
+/// service pages in. Nothing is kept unless it completes.
+async fn poll_events(
+    client: &RegionClient,
+    store: &Store,
+    config: &Config,
+    fleet: &Fleet,
+    report: &mut LiveReport,
+) -> Result<EventsRead, PassError> {
+    let page_size = config.sweep.page_size as i32;
+    let (watch_since, mut cursor) = store.event_position(&fleet.fleet_id);
+    let mut poll = cursor.begin(store.now_ms());
+    let mut counted: Vec<(String, u64)> = Vec::new();
     let mut reclaimed: Vec<String> = Vec::new();
     let mut token: Option<String> = None;
-    let from = aws_sdk_gamelift::primitives::DateTime::from_millis(cursor.poll_from_ms());
+    let from = aws_sdk_gamelift::primitives::DateTime::from_millis(poll.from_ms);
+    let to = aws_sdk_gamelift::primitives::DateTime::from_millis(poll.to_ms);
     loop {
         let page = client
             .call(Lane::Live, "DescribeFleetEvents", || {
@@ -290,6 +311,7 @@ async fn read_live(
                     .describe_fleet_events()
                     .fleet_id(&fleet.fleet_id)
                     .start_time(from)
+                    .end_time(to)
                     .limit(page_size)
                     .set_next_token(token.clone())
                     .send()
@@ -315,12 +337,12 @@ async fn read_live(
                 },
                 str::to_string,
             );
-            let Some(counts) = cursor.accept(&id, at, since) else {
+            if !poll.accept(&cursor, &id, at) {
                 continue;
-            };
-            if counts {
+            }
+            if at >= watch_since {
                 report.new_events += 1;
-                events.push((
+                counted.push((
                     code.as_str().to_string(),
                     event.count().map_or(1, |c| c.max(0) as u64),
                 ));
@@ -336,11 +358,10 @@ async fn read_live(
             break;
         }
     }
-    cursor.prune();
-    Ok(LiveRead {
-        view,
+    poll.complete(&mut cursor);
+    Ok(EventsRead {
         cursor,
-        events,
+        counted,
         reclaimed,
     })
 }
@@ -376,7 +397,7 @@ impl HistoryProgress {
             token: None,
             totals: BTreeMap::new(),
             interruptions: Vec::new(),
-            started_ms: now_ms(),
+            started_ms: 0,
             started: Instant::now(),
             pages: 0,
         }
@@ -401,6 +422,9 @@ pub async fn full_pass(
 ) -> Result<u64, PassError> {
     let page_size = config.sweep.page_size as i32;
     loop {
+        if progress.pages == 0 {
+            progress.started_ms = store.now_ms();
+        }
         let token = progress.token.clone();
         let result = client
             .call(Lane::History, "DescribeGameSessions", || {

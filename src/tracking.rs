@@ -36,12 +36,19 @@ pub const WATCHED_EVENT_CODES: [&str; 7] = [
 /// The event code of a spot interruption.
 pub const INSTANCE_INTERRUPTED: &str = "INSTANCE_INTERRUPTED";
 
-/// Each events poll starts this far before the newest event seen, so that an event GameLift
-/// records late is still read; duplicates are dropped by EventId.
+/// Each events poll starts this far before the end of the last complete poll, so that an event
+/// GameLift records late (or stamps by a clock a little behind ours) is still read; events read
+/// twice are dropped by EventId.
 pub const EVENT_OVERLAP_MS: i64 = 5 * 60 * 1000;
 
-/// Where a fleet's event polling stands: the newest EventTime read, and the ids of the events
-/// inside the overlap window (the only ones a later poll can return again).
+/// The longest span one poll reads. A catch-up after a long downtime (or a state file days old)
+/// reads its backlog in windows of this length, one per live pass, oldest first: never skipping,
+/// never one giant poll that a failure would make start over.
+pub const MAX_POLL_SPAN_MS: i64 = 6 * 3_600_000;
+
+/// Where a fleet's event polling stands: every event up to `high_water_ms` (less the overlap) was
+/// read by a complete poll, and the ids of those inside the overlap (the only ones a later poll
+/// can return again) are remembered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventCursor {
     pub high_water_ms: i64,
@@ -49,35 +56,67 @@ pub struct EventCursor {
 }
 
 impl EventCursor {
-    /// A cursor that counts events from `counting_from_ms` on (the exporter's start).
-    pub fn starting_at(counting_from_ms: i64) -> EventCursor {
+    /// A cursor for a fleet watched from `watch_since_ms` on.
+    pub fn starting_at(watch_since_ms: i64) -> EventCursor {
         EventCursor {
-            high_water_ms: counting_from_ms,
+            high_water_ms: watch_since_ms,
             seen: BTreeMap::new(),
         }
     }
 
-    /// The `StartTime` of the next poll.
-    pub fn poll_from_ms(&self) -> i64 {
-        self.high_water_ms - EVENT_OVERLAP_MS
-    }
-
-    /// Records an event read by a poll: `None` when it was read before, else whether it happened
-    /// at or after `counting_from_ms` and so counts. (A new event from before that moment still
-    /// tells which instance was reclaimed; the sessions' own end times decide whether they count.)
-    pub fn accept(&mut self, event_id: &str, event_ms: i64, counting_from_ms: i64) -> Option<bool> {
-        if self.seen.contains_key(event_id) || event_ms < self.poll_from_ms() {
-            return None;
+    /// Starts a poll at `now_ms`: its window is fixed here, `[high water - overlap, now +
+    /// overlap]` (an event GameLift stamps a little ahead of our clock is read too), or a
+    /// [`MAX_POLL_SPAN_MS`] part of it when the backlog is longer.
+    pub fn begin(&self, now_ms: i64) -> EventPoll {
+        let end = now_ms
+            .min(self.high_water_ms + MAX_POLL_SPAN_MS)
+            .max(self.high_water_ms);
+        EventPoll {
+            from_ms: self.high_water_ms - EVENT_OVERLAP_MS,
+            to_ms: end + EVENT_OVERLAP_MS,
+            end_ms: end,
+            fresh: BTreeMap::new(),
         }
-        self.seen.insert(event_id.to_string(), event_ms);
-        self.high_water_ms = self.high_water_ms.max(event_ms);
-        Some(event_ms >= counting_from_ms)
+    }
+}
+
+/// One events poll under way: its window, and the new events it read. It changes the cursor only
+/// when it completes ([`EventPoll::complete`]); a poll that fails part-way changes nothing, and
+/// the next one reads the same window again. Whatever order the service pages in, a complete
+/// poll has seen every event of its window exactly once as new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPoll {
+    /// The window asked for (`StartTime`, `EndTime`).
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Where the mark moves when the poll completes: every event up to here has been read.
+    end_ms: i64,
+    fresh: BTreeMap<String, i64>,
+}
+
+impl EventPoll {
+    /// Whether an event this poll read is new: not read by a complete poll before, nor earlier in
+    /// this one. An event older than the window was settled by an earlier poll.
+    pub fn accept(&mut self, cursor: &EventCursor, event_id: &str, event_ms: i64) -> bool {
+        if event_ms < self.from_ms || cursor.seen.contains_key(event_id) || self.fresh.contains_key(event_id) {
+            return false;
+        }
+        self.fresh.insert(event_id.to_string(), event_ms);
+        true
     }
 
-    /// Forgets ids that no later poll can return.
-    pub fn prune(&mut self) {
-        let from = self.poll_from_ms();
-        self.seen.retain(|_, at| *at >= from);
+    /// The poll read its window to the last page: the mark moves to the poll's `now` (or the
+    /// end of its part of a backlog), and only the ids a later poll can return again are kept.
+    pub fn complete(self, cursor: &mut EventCursor) {
+        cursor.seen.extend(self.fresh);
+        cursor.high_water_ms = cursor.high_water_ms.max(self.end_ms);
+        let from = cursor.high_water_ms - EVENT_OVERLAP_MS;
+        cursor.seen.retain(|_, at| *at >= from);
+    }
+
+    /// Whether the window reaches `now_ms` (not a part of a longer backlog).
+    pub fn is_caught_up(&self, now_ms: i64) -> bool {
+        self.end_ms >= now_ms
     }
 }
 
@@ -174,26 +213,39 @@ pub struct LiveTracker {
     /// Reclaimed instances (ResourceId of INSTANCE_INTERRUPTED) -> the pass that read the event,
     /// and until when (ms) it is kept in mind.
     interrupted: HashMap<String, Suspicion>,
-    /// Interruption events whose instance hosted none of the sessions seen: every session that
-    /// ended around them is looked up.
+    /// Interruption events whose instance hosted none of the sessions seen: only sessions whose
+    /// host is unknown (no ComputeName, or one that is not an EC2 instance id) are looked up for
+    /// them, never a session known to have run on another instance.
     unmatched: Vec<Suspicion>,
+    /// The pass of the last complete events poll: a new poll's events may explain any session
+    /// that ended since then (events are read late when polls fail or catch up).
+    last_poll_pass: u64,
 }
 
 /// An interruption event kept in mind.
 #[derive(Debug, Clone, Copy)]
 struct Suspicion {
-    noted_pass: u64,
+    /// The pass of the complete events poll before the one that read the event.
+    from_pass: u64,
     until_ms: i64,
 }
 
 impl Suspicion {
-    /// Whether `ended` may have ended because of it: it was noticed at most one pass before
-    /// the event was read (an event can be recorded a little late, never a whole pass early),
-    /// or any time after while the event is kept in mind (the two-minute notice). Passes, not
-    /// clocks, so that GameLift's clock and ours need not agree.
+    /// Whether `ended` may have ended because of it: it was noticed no earlier than the pass of
+    /// the previous complete events poll (the event may have been recorded a little late, or
+    /// read late because polls failed), or any time after while the event is kept in mind (the
+    /// two-minute notice). Passes, not clocks, so that GameLift's clock and ours need not agree.
     fn covers(&self, ended: &Ended) -> bool {
-        ended.noticed_pass + 1 >= self.noted_pass
+        ended.noticed_pass >= self.from_pass
     }
+}
+
+/// Whether a ComputeName is an EC2 instance id (`i-` and 8 or 17 hex digits): the host an
+/// INSTANCE_INTERRUPTED event names by its ResourceId.
+pub fn is_instance_id(compute: &str) -> bool {
+    compute
+        .strip_prefix("i-")
+        .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// At most this many ended sessions are remembered per fleet, whatever the churn.
@@ -211,17 +263,26 @@ impl LiveTracker {
     pub fn see(&mut self, id: &str, location: &str, compute: Option<&str>, active: bool) {
         let key = session_key(id);
         let pass = self.pass;
-        if let Some(session) = self.live.sessions.get_mut(&key) {
+        if let Some(session) = self.live.sessions.get(&key) {
+            // A session restored from the state file has neither its id nor its instance yet.
+            let fill_id = self.keep_ids && session.id.is_none();
+            let fill_compute = session.compute.is_none() && compute.is_some();
+            let id = fill_id.then(|| self.split_id(id));
+            let compute = compute.filter(|_| fill_compute).map(|c| self.live.name(c));
+            let session = self.live.sessions.get_mut(&key).expect("found above");
             session.active_now = active;
             session.seen = pass;
+            if id.is_some() {
+                session.id = id;
+            }
+            if compute.is_some() {
+                session.compute = compute;
+            }
             return;
         }
         let location = self.live.name(location);
         let compute = compute.map(|c| self.live.name(c));
-        let id = self.keep_ids.then(|| {
-            let cut = id.rfind('/').map_or(0, |i| i + 1);
-            (self.live.name(&id[..cut]), Box::from(&id[cut..]))
-        });
+        let id = self.keep_ids.then(|| self.split_id(id));
         self.live.sessions.insert(
             key,
             Live {
@@ -235,6 +296,51 @@ impl LiveTracker {
                 seen: pass,
             },
         );
+    }
+
+    /// A session id as kept: its shared prefix and its own last segment.
+    fn split_id(&mut self, id: &str) -> (Arc<str>, Box<str>) {
+        let cut = id.rfind('/').map_or(0, |i| i + 1);
+        (self.live.name(&id[..cut]), Box::from(&id[cut..]))
+    }
+
+    /// A tracker for a fleet whose ACTIVE sessions of its last complete pass before a restart
+    /// were saved (keys per location): the first pass after the restart counts those that left
+    /// ACTIVE while the exporter was down.
+    pub fn restore(active: &BTreeMap<String, Vec<u64>>) -> LiveTracker {
+        let mut tracker = LiveTracker::default();
+        for (location, keys) in active {
+            let location = tracker.live.name(location);
+            for key in keys {
+                tracker.live.sessions.insert(
+                    *key,
+                    Live {
+                        location: location.clone(),
+                        compute: None,
+                        id: None,
+                        active: true,
+                        active_now: false,
+                        seen: 0,
+                    },
+                );
+            }
+        }
+        tracker
+    }
+
+    /// The sessions ACTIVE as of the last complete pass, keys sorted per location: what a restart
+    /// needs to count the sessions that leave ACTIVE while the exporter is down.
+    pub fn active_keys(&self) -> BTreeMap<String, Vec<u64>> {
+        let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (key, session) in &self.live.sessions {
+            if session.active {
+                out.entry(session.location.to_string()).or_default().push(*key);
+            }
+        }
+        for keys in out.values_mut() {
+            keys.sort_unstable();
+        }
+        out
     }
 
     /// Completes the pass under way: returns the number of sessions that left ACTIVE since the
@@ -275,7 +381,8 @@ impl LiveTracker {
         left
     }
 
-    /// Takes note of new INSTANCE_INTERRUPTED events (their ResourceId), after [`commit`].
+    /// Takes note of a complete events poll and its INSTANCE_INTERRUPTED events (their
+    /// ResourceId), after [`commit`].
     ///
     /// [`commit`]: LiveTracker::commit
     pub fn note_interruptions<'a>(
@@ -285,9 +392,10 @@ impl LiveTracker {
         window_ms: i64,
     ) {
         let suspicion = Suspicion {
-            noted_pass: self.pass,
+            from_pass: self.last_poll_pass,
             until_ms: now_ms + window_ms,
         };
+        self.last_poll_pass = self.pass;
         for instance in instances {
             let known = self.live.hosts(instance)
                 || self.ended.iter().any(|e| e.compute.as_deref() == Some(instance));
@@ -319,7 +427,10 @@ impl LiveTracker {
             // Without a ComputeName any interruption in the fleet may have been this one.
             None => self.interrupted.values().any(|s| s.covers(ended)),
         };
-        on_reclaimed_instance || self.unmatched.iter().any(|s| s.covers(ended))
+        // An event naming an instance no seen session ran on can only explain sessions whose
+        // host is unknown: never one known to have run on an instance (bounded, see README).
+        let host_unknown = ended.compute.as_deref().is_none_or(|c| !is_instance_id(c));
+        on_reclaimed_instance || (host_unknown && self.unmatched.iter().any(|s| s.covers(ended)))
     }
 
     /// Records what a lookup found; a settled session is not looked up again.
@@ -495,9 +606,13 @@ mod tests {
             &[("old", "l", Some("i-1")), ("a", "l", Some("i-1"))],
             0,
         );
-        // "old" ends normally; two passes later the instance is reclaimed with "a" on it.
+        tracker.note_interruptions([], 0, WINDOW);
+        // "old" ends normally; two passes later the instance is reclaimed with "a" on it. Every
+        // pass's events poll completes.
         pass(&mut tracker, &[("a", "l", Some("i-1"))], 60_000);
+        tracker.note_interruptions([], 60_000, WINDOW);
         pass(&mut tracker, &[("a", "l", Some("i-1"))], 120_000);
+        tracker.note_interruptions([], 120_000, WINDOW);
         pass(&mut tracker, &[], 180_000);
         tracker.note_interruptions(["i-1"], 180_000, WINDOW);
         assert_eq!(
@@ -539,29 +654,133 @@ mod tests {
         assert!(tracker.candidates(100, |_| false).is_empty());
     }
 
+    /// Runs one complete poll over `events` (id, time), as the service pages them.
+    fn poll(cursor: &mut EventCursor, now_ms: i64, events: &[(&str, i64)]) -> (i64, i64, Vec<String>) {
+        let mut poll = cursor.begin(now_ms);
+        let window = (poll.from_ms, poll.to_ms);
+        let new = events
+            .iter()
+            .filter(|(id, at)| poll.accept(cursor, id, *at))
+            .map(|(id, _)| id.to_string())
+            .collect();
+        poll.complete(cursor);
+        (window.0, window.1, new)
+    }
+
     #[test]
-    fn the_event_cursor_counts_each_event_once_and_nothing_before_the_start() {
-        let mut cursor = EventCursor::starting_at(1_000_000);
-        assert_eq!(cursor.poll_from_ms(), 1_000_000 - EVENT_OVERLAP_MS);
-        assert_eq!(
-            cursor.accept("old", 999_000, 1_000_000),
-            Some(false),
-            "new, but before the start"
+    fn a_poll_reads_a_window_fixed_at_its_start_whatever_the_page_order() {
+        const MIN: i64 = 60_000;
+        let start = 1_000 * MIN;
+        // Seven minutes down, two interruptions seven minutes apart: newest first, oldest first
+        // or shuffled, one poll finds both (the bug was a mark raised mid-poll by the newest).
+        let both = [("late", start + 7 * MIN), ("early", start)];
+        for order in [both, [both[1], both[0]]] {
+            let mut cursor = EventCursor::starting_at(start);
+            let (from, to, new) = poll(&mut cursor, start + 8 * MIN, &order);
+            assert_eq!((from, to), (start - EVENT_OVERLAP_MS, start + 8 * MIN + EVENT_OVERLAP_MS));
+            assert_eq!(new.len(), 2, "{order:?}");
+            assert_eq!(cursor.high_water_ms, start + 8 * MIN, "the window's end, once complete");
+            // The next poll overlaps the last five minutes: "late" comes back and is not new.
+            let (from, _, new) = poll(&mut cursor, start + 9 * MIN, &[("late", start + 7 * MIN)]);
+            assert_eq!(from, start + 3 * MIN);
+            assert!(new.is_empty());
+            assert!(!cursor.seen.contains_key("early"), "out of every later window: forgotten");
+        }
+    }
+
+    #[test]
+    fn a_failed_poll_moves_nothing_and_the_next_one_reads_the_same_window() {
+        let mut cursor = EventCursor::starting_at(0);
+        let before = cursor.clone();
+        let mut failed = cursor.begin(600_000);
+        assert!(failed.accept(&cursor, "e1", 100_000));
+        drop(failed); // a page failed: the poll is dropped, incomplete
+        assert_eq!(cursor, before);
+        let (_, _, new) = poll(&mut cursor, 660_000, &[("e1", 100_000), ("e2", 650_000)]);
+        assert_eq!(new, ["e1", "e2"], "read again, each once");
+    }
+
+    #[test]
+    fn a_long_backlog_is_read_in_windows_oldest_first_never_skipping() {
+        let hour = 3_600_000;
+        let mut cursor = EventCursor::starting_at(0);
+        let events: Vec<(String, i64)> = (0..20).map(|h| (format!("e{h}"), h * hour + 1)).collect();
+        let refs: Vec<(&str, i64)> = events.iter().map(|(id, at)| (id.as_str(), *at)).collect();
+        let now = 20 * hour;
+        let mut found = Vec::new();
+        let mut polls = 0;
+        loop {
+            polls += 1;
+            let caught_up = cursor.begin(now).is_caught_up(now);
+            let (_, to, new) = poll(&mut cursor, now, &refs);
+            assert_eq!(to, cursor.high_water_ms + EVENT_OVERLAP_MS);
+            assert!(cursor.high_water_ms <= now);
+            found.extend(new);
+            if caught_up {
+                break;
+            }
+        }
+        assert_eq!(polls, 4, "20 hours in windows of at most 6");
+        found.sort_by_key(|id| id[1..].parse::<u32>().unwrap());
+        assert_eq!(found.len(), 20);
+        assert_eq!(found, events.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn instance_ids_are_told_from_other_compute_names() {
+        assert!(is_instance_id("i-0123456789abcdef0"));
+        assert!(is_instance_id("i-12345678"));
+        assert!(!is_instance_id("host-a"));
+        assert!(!is_instance_id("i-xyz"));
+    }
+
+    #[test]
+    fn an_idle_instance_reclaimed_looks_up_no_session_known_to_run_elsewhere() {
+        let mut tracker = LiveTracker::default();
+        pass(
+            &mut tracker,
+            &[
+                ("a", "l", Some("i-0000000000000000a")),
+                ("b", "l", Some("i-0000000000000000b")),
+                ("c", "l", None),
+            ],
+            0,
         );
-        assert_eq!(cursor.accept("e1", 1_100_000, 1_000_000), Some(true));
+        pass(&mut tracker, &[], 60_000);
+        // i-...f hosted no session seen: only c (no ComputeName) may have been on it.
+        tracker.note_interruptions(["i-0000000000000000f"], 60_000, WINDOW);
         assert_eq!(
-            cursor.accept("e1", 1_100_000, 1_000_000),
-            None,
-            "read again in the overlap"
+            tracker.candidates(100, |_| false),
+            vec![(session_key("c"), "c".to_string())]
         );
+    }
+
+    #[test]
+    fn a_late_events_poll_still_explains_sessions_that_ended_since_the_last_complete_one() {
+        let mut tracker = LiveTracker::default();
+        pass(&mut tracker, &[("a", "l", Some("i-0000000000000000a"))], 0);
+        tracker.note_interruptions([], 0, WINDOW);
+        // a ends; then two passes whose events polls fail; the third reads the event.
+        pass(&mut tracker, &[], 60_000);
+        pass(&mut tracker, &[], 120_000);
+        pass(&mut tracker, &[], 180_000);
+        tracker.note_interruptions(["i-0000000000000000a"], 180_000, WINDOW);
+        assert_eq!(tracker.candidates(100, |_| false).len(), 1);
+    }
+
+    #[test]
+    fn a_restored_tracker_counts_what_left_active_during_the_downtime() {
+        let active = BTreeMap::from([("l".to_string(), vec![session_key("a"), session_key("b")])]);
+        let mut tracker = LiveTracker::restore(&active);
+        let ended = pass(&mut tracker, &[("b", "l", Some("i-0000000000000000b")), ("c", "l", None)], 0);
+        assert_eq!(ended, BTreeMap::from([("l".to_string(), 1)]), "a left while down");
         assert_eq!(
-            cursor.accept("late", 1_050_000, 1_000_000),
-            Some(true),
-            "late, inside the overlap"
+            tracker.active_keys(),
+            BTreeMap::from([("l".to_string(), {
+                let mut keys = vec![session_key("b"), session_key("c")];
+                keys.sort();
+                keys
+            })])
         );
-        assert_eq!(cursor.high_water_ms, 1_100_000);
-        cursor.accept("e2", 1_100_000 + EVENT_OVERLAP_MS + 1, 1_000_000);
-        cursor.prune();
-        assert!(!cursor.seen.contains_key("e1") && cursor.seen.contains_key("e2"));
     }
 }

@@ -10,7 +10,7 @@
 use super::wire::Doc;
 use super::{Inner, TokenBucket};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// AWS's default requests per second (burst the same) per account and Region, for every
 /// operation the simulator answers or will answer; `[faults] rate_limits` replaces it.

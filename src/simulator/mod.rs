@@ -26,6 +26,7 @@ mod server;
 mod sqs;
 pub mod state;
 mod sts;
+mod transport;
 pub mod wire;
 
 pub use accounts::{AccountSpec, RoleSpec};
@@ -33,12 +34,16 @@ pub use limits::AWS_RATE_LIMITS;
 pub use placements::{EventsDelivery, MatchmakingSpec, QueueSpec};
 pub use scenario::{CapacitySpec, Faults, FleetSpec, Scenario};
 pub use server::serve;
+pub use transport::InProcess;
 
 use rng::Rng;
 use state::World;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock (the system's, unless a test runtime paused it), so that a paused test runtime
+// moves the simulator's wall-clock mode, rate limits and SQS timeouts with its own timers.
+use tokio::time::Instant;
 use tokio::net::TcpListener;
 
 /// How simulated time moves.
@@ -60,8 +65,10 @@ pub struct RequestRecord {
     pub params: String,
     /// `ok`, an error code such as `ThrottlingException`, `dropped` or `malformed`.
     pub outcome: String,
-    /// When the request arrived (before any injected latency).
-    pub at: Instant,
+    /// When the request arrived (before any injected latency), on tokio's clock.
+    pub at: std::time::Instant,
+    /// The simulated time when it was answered (Unix epoch ms).
+    pub world_ms: i64,
     /// The 12-digit account the request was attributed to by its access key ("" if unsigned).
     pub account: String,
     /// The signing Region of its SigV4 credential scope ("" if none).
@@ -355,6 +362,13 @@ impl Simulator {
         let mut inner = self.lock();
         inner.faults = faults;
         inner.buckets.clear();
+    }
+
+    /// Appends to the request log, stamped with the simulated time of its arrival.
+    fn record(&self, mut record: RequestRecord) {
+        let mut inner = self.lock();
+        record.world_ms = inner.target_ms();
+        inner.requests.push(record);
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {

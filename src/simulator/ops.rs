@@ -1,6 +1,7 @@
 //! The GameLift operations the simulator answers, with the validation and errors of the real API.
 
 use super::state::{Event, Fleet, Session, Status, World};
+use super::scenario::EventsOrder;
 use super::wire::{map, Doc, Input};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -583,9 +584,10 @@ pub fn event_doc(fleet: &Fleet, event: &Event) -> Doc {
     ])
 }
 
-/// Newest first. AWS documents no order; this one breaks clients that assume chronological.
-/// A token resumes below the last event returned, so events appended between pages never show
-/// up in later pages of the same query, and none is returned twice or skipped.
+/// In the scenario's `events_order`: newest first by default (AWS documents no order; this one
+/// breaks clients that assume chronological), oldest first, or shuffled (a fixed pseudo-random
+/// order per query). A token resumes after the last event returned in that order, so events
+/// appended between pages are never returned twice by one query, and none is skipped.
 fn describe_fleet_events(call: &Call, input: &Input) -> Result<Doc, ApiError> {
     let fleet_id = input
         .string("FleetId")
@@ -598,23 +600,35 @@ fn describe_fleet_events(call: &Call, input: &Input) -> Result<Doc, ApiError> {
     let query = format!("DescribeFleetEvents/{}/{start:?}/{end:?}", fleet.spec.id);
     let resume = call.resume(input, &query)?;
     let events = &fleet.events;
-    // Events are stored oldest first with increasing numbers, so both bounds are binary searches.
-    let below = match resume {
-        None => events.len(),
-        Some(last) => events.partition_point(|e| e.number < last),
-    };
-    let below = end.map_or(below, |end| {
-        below.min(events.partition_point(|e| e.time_ms <= end))
-    });
+    // Events are stored oldest first with increasing numbers and times: the window is a range.
     let from = start.map_or(0, |start| events.partition_point(|e| e.time_ms < start));
-    let matching = below.saturating_sub(from);
-    let page: Vec<Doc> = (from..below)
-        .rev()
-        .take(limit)
-        .map(|i| event_doc(fleet, &events[i]))
+    let upto = end.map_or(events.len(), |end| events.partition_point(|e| e.time_ms <= end));
+    let window = from..upto.max(from);
+    // Each order is a sort key per event; a token holds the key of the last event returned.
+    let shuffle_key = {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (call.world.seed, &query).hash(&mut hasher);
+        hasher.finish()
+    };
+    let key = |number: u64| -> u64 {
+        match call.world.events_order {
+            EventsOrder::NewestFirst => u64::MAX - number,
+            EventsOrder::OldestFirst => number,
+            EventsOrder::Shuffled => super::state::scramble(number, shuffle_key),
+        }
+    };
+    let mut order: Vec<(u64, usize)> = window
+        .map(|i| (key(events[i].number), i))
+        .filter(|(k, _)| resume.is_none_or(|last| *k > last))
         .collect();
-    let next = if matching > limit {
-        Doc::Str(call.token(&query, events[below - limit].number))
+    order.sort_unstable();
+    let page: Vec<Doc> = order
+        .iter()
+        .take(limit)
+        .map(|(_, i)| event_doc(fleet, &events[*i]))
+        .collect();
+    let next = if order.len() > limit {
+        Doc::Str(call.token(&query, order[limit - 1].0))
     } else {
         Doc::Null
     };

@@ -187,6 +187,20 @@ pub struct Scenario {
     pub events_queue: Option<String>,
     #[serde(default)]
     pub events_delivery: super::placements::EventsDelivery,
+    /// The order DescribeFleetEvents pages in (AWS documents none): `newest_first` (the
+    /// default), `oldest_first` or `shuffled` (a fixed pseudo-random order per query).
+    #[serde(default)]
+    pub events_order: EventsOrder,
+}
+
+/// The order of DescribeFleetEvents' answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventsOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    Shuffled,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

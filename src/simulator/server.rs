@@ -6,16 +6,27 @@ use super::wire::{rfc3339, Doc, Protocol};
 use super::{limits, RequestRecord, Simulator};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Instant;
+use tokio::time::Instant;
 use tokio::net::TcpListener;
 
 const CBOR_PREFIX: &str = "/service/GameLift/operation/";
 const MAX_BODY: usize = 1 << 20;
+
+/// A request body the simulator can read: hyper's over TCP, or a buffer handed over in-process
+/// (see [`super::transport`]).
+pub(super) trait RequestBody:
+    hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send
+{
+}
+
+impl<B> RequestBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send
+{
+}
 
 /// Serves GameLift on `listener` until `shutdown` completes.
 pub async fn serve(simulator: Simulator, listener: TcpListener, shutdown: impl Future<Output = ()>) {
@@ -55,7 +66,7 @@ struct Rolled {
 
 /// Returned from the service to make hyper close the connection without an answer.
 #[derive(Debug)]
-struct DropConnection;
+pub(super) struct DropConnection;
 impl std::fmt::Display for DropConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("injected dropped connection")
@@ -63,7 +74,7 @@ impl std::fmt::Display for DropConnection {
 }
 impl std::error::Error for DropConnection {}
 
-type Answer = Result<Response<Full<Bytes>>, DropConnection>;
+pub(super) type Answer = Result<Response<Full<Bytes>>, DropConnection>;
 
 fn plain(status: StatusCode, text: String) -> Answer {
     Ok(Response::builder()
@@ -111,7 +122,7 @@ fn signing_region(authorization: &str) -> Option<String> {
 }
 
 impl Simulator {
-    async fn handle(&self, request: Request<Incoming>) -> Answer {
+    pub(super) async fn handle<B: RequestBody>(&self, request: Request<B>) -> Answer {
         let arrived = Instant::now();
         let path = request.uri().path().to_string();
         if path.starts_with("/_simulator/") {
@@ -193,12 +204,13 @@ impl Simulator {
             Err(DropConnection) => "dropped".to_string(),
             Ok((label, _)) => label.clone(),
         };
-        self.lock().requests.push(RequestRecord {
+        self.record(RequestRecord {
+            world_ms: 0,
             operation,
             protocol: protocol.name(),
             params,
             outcome: label,
-            at: arrived,
+            at: arrived.into_std(),
             account: caller.account,
             region: caller.region,
         });
@@ -207,7 +219,7 @@ impl Simulator {
 
     /// STS over the Query protocol (see [`super::sts`]): the injected latency applies, the other
     /// faults are GameLift's.
-    async fn sts(&self, request: Request<Incoming>, arrived: Instant) -> Answer {
+    async fn sts<B: RequestBody>(&self, request: Request<B>, arrived: Instant) -> Answer {
         let header = |name: &str| {
             request
                 .headers()
@@ -228,12 +240,13 @@ impl Simulator {
             tokio::time::sleep(latency).await;
         }
         let answer = self.sts_answer(&caller, &body);
-        self.lock().requests.push(RequestRecord {
+        self.record(RequestRecord {
+            world_ms: 0,
             operation: "AssumeRole".into(),
             protocol: "aws-query",
             params: answer.params,
             outcome: answer.outcome,
-            at: arrived,
+            at: arrived.into_std(),
             account: caller.account,
             region: caller.region,
         });
@@ -354,7 +367,7 @@ impl Simulator {
     }
 
     /// Out-of-band control for clients in other processes (scripts, benchmarks).
-    async fn control(&self, request: Request<Incoming>) -> Answer {
+    async fn control<B: RequestBody>(&self, request: Request<B>) -> Answer {
         let path = request.uri().path().to_string();
         let query = request.uri().query().unwrap_or("").to_string();
         match (request.method().clone(), path.as_str()) {

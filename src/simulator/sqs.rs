@@ -23,12 +23,12 @@ use super::{md5, Inner, RequestRecord, Simulator};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tokio::sync::Notify;
 
 /// The protocol name in the request log.
@@ -504,9 +504,9 @@ struct Receive {
 
 impl Simulator {
     /// Answers one SQS request (`operation` from `X-Amz-Target: AmazonSQS.<operation>`).
-    pub(super) async fn sqs(
+    pub(super) async fn sqs<B: super::server::RequestBody>(
         &self,
-        request: Request<Incoming>,
+        request: Request<B>,
         arrived: Instant,
         operation: &str,
     ) -> Response<Full<Bytes>> {
@@ -570,12 +570,13 @@ impl Simulator {
                 Some(format!("{};Sender", e.query_code)),
             ),
         };
-        self.lock().requests.push(RequestRecord {
+        self.record(RequestRecord {
+            world_ms: 0,
             operation: operation.to_string(),
             protocol: PROTOCOL,
             params,
             outcome,
-            at: arrived,
+            at: arrived.into_std(),
             account: caller.account,
             region: caller.region,
         });

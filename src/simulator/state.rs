@@ -543,7 +543,7 @@ impl Ids {
 
 /// A bijection of u64 (xor with a key, then SplitMix64's finalizer): distinct numbers always
 /// give distinct ids, which still look random.
-fn scramble(value: u64, key: u64) -> u64 {
+pub(super) fn scramble(value: u64, key: u64) -> u64 {
     let mut z = value ^ key;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -595,6 +595,8 @@ pub struct World {
     pub placements: super::placements::Placements,
     pub ids: Ids,
     id_keys: IdKeys,
+    /// How DescribeFleetEvents orders its pages.
+    pub events_order: super::scenario::EventsOrder,
 }
 
 impl World {
@@ -614,6 +616,7 @@ impl World {
             ticks: 0,
             fleets: Vec::new(),
             placements: Default::default(),
+            events_order: scenario.events_order,
             ids: Ids {
                 next_seq: 1,
                 next_instance: 1,

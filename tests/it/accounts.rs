@@ -75,12 +75,12 @@ async fn an_interval_the_budgets_cannot_pay_for_is_stretched_and_said_so() {
     let mut seen = Vec::new();
     while started.elapsed() < Duration::from_secs(14) {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let (_, metrics) = h.scrape().await;
+        let (_, metrics) = h.scrape_settled().await;
         if let Some(value) = metrics.get(&effective) {
             seen.push(*value);
         }
     }
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     let configured = |operation: &str| {
         metrics[&series(
             "gamelift_exporter_request_budget_configured_per_second",
@@ -224,7 +224,7 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
         report.fleets_ok, 8,
         "four fleets in each of the two working accounts"
     );
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
 
     // Every session number is exact, for both accounts' fleets.
     crate::support::assert_metrics_eq(

@@ -186,7 +186,7 @@ fn every_round(config: &mut gamelift_exporter::config::Config) {
 /// the whole scrape.
 async fn sweep_and_compare(h: &Harness, what: &str) -> BTreeMap<String, f64> {
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_metrics_eq(&only(&metrics, &CAPACITY_METRICS), &capacity_truth(h), what);
     metrics
 }
@@ -195,7 +195,7 @@ async fn sweep_and_compare(h: &Harness, what: &str) -> BTreeMap<String, f64> {
 async fn capacity_and_utilization_follow_an_interruption_and_the_recovery() {
     let h = Harness::start(&world(), every_round).await;
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     let truth = capacity_truth(&h);
     assert_metrics_eq(
         &only(&metrics, &CAPACITY_METRICS),
@@ -390,7 +390,7 @@ async fn a_capacity_cycle_costs_one_call_per_batch_and_per_remote_location() {
         report.capacity_calls.values().sum::<u64>() as usize,
         capacity_requests
     );
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_metrics_eq(
         &only(&metrics, &CAPACITY_METRICS),
         &capacity_truth(&h),
@@ -424,7 +424,7 @@ async fn a_capacity_cycle_costs_one_call_per_batch_and_per_remote_location() {
 async fn a_failing_capacity_call_stays_where_it_happens() {
     let h = Harness::start(&world(), every_round).await;
     h.exporter.sweep_once().await;
-    let (_, first) = h.scrape().await;
+    let (_, first) = h.scrape_settled().await;
     let first_utilization = only(
         &first,
         &[
@@ -456,7 +456,7 @@ async fn a_failing_capacity_call_stays_where_it_happens() {
     h.sim.set_capacity(ONDEMAND, "us-west-2", 1, 6, 3);
     let report = h.exporter.sweep_once().await;
     assert_eq!(report.fleets_failed, 0, "the live passes are not affected");
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     let truth = capacity_truth(&h);
 
     let utilization_names = [
@@ -568,7 +568,7 @@ async fn a_failing_capacity_call_stays_where_it_happens() {
     // Once the calls answer again, everything is current.
     h.sim.set_faults(Faults::none());
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_metrics_eq(
         &only(&metrics, &CAPACITY_METRICS),
         &capacity_truth(&h),
@@ -582,7 +582,7 @@ async fn a_deleted_fleet_loses_its_capacity_series_and_the_others_stay_exact() {
     h.exporter.sweep_once().await;
     assert!(h.sim.delete_fleet(ONDEMAND));
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert!(
         !metrics.keys().any(|k| k.contains(ONDEMAND)),
         "every series of the deleted fleet is gone"
@@ -628,7 +628,7 @@ async fn discovery_reads_a_lower_fleet_id_limit_from_the_refusal() {
             (2, "ok".into())
         ]
     );
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_eq!(
         only(&metrics, &["gamelift_fleet_info"]).len(),
         ids.len() + 1,

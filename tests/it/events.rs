@@ -333,7 +333,7 @@ async fn every_documented_shape_counts_once_and_nothing_is_left_in_the_queue() {
         "no message left in the queue"
     );
 
-    let (text, metrics) = h.scrape().await;
+    let (text, metrics) = h.scrape_settled().await;
     let mut expected = BTreeMap::new();
     let mut put = |name: &str, labels: &[(&str, &str)], value: f64| {
         expected.insert(series(name, labels), value);
@@ -456,9 +456,21 @@ async fn every_documented_shape_counts_once_and_nothing_is_left_in_the_queue() {
         &round(expected),
         "event counters and histograms",
     );
-    // The newest event (m3) was 2 s old when sent, a little more when read.
+    // The newest event is m3; its age is taken on the exporter's clock (the simulator's here,
+    // plus the real time since the harness started) when it was read.
+    let m3_ms = aws_smithy_types::DateTime::from_str(
+        m3["time"].as_str().unwrap(),
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .unwrap()
+    .to_millis()
+    .unwrap();
     let age = metrics["gamelift_exporter_event_age_seconds"];
-    assert!((2.0..30.0).contains(&age), "event age {age}");
+    let at_start = (h.sim.now_ms() - m3_ms) as f64 / 1000.0;
+    assert!(
+        age >= at_start && age < at_start + 30.0,
+        "event age {age}, {at_start} at the harness's start"
+    );
     assert!(text.contains("# TYPE gamelift_placement_duration_seconds histogram"));
     // The exporter's own SQS calls are counted like its GameLift calls.
     assert!(
@@ -507,7 +519,7 @@ async fn a_redelivery_after_a_restart_is_not_counted_twice() {
             send(&client, &queue, &event.to_string()).await;
         }
         drain(&h, &client, &queue).await;
-        let (_, metrics) = h.scrape().await;
+        let (_, metrics) = h.scrape_settled().await;
         assert_eq!(
             (placements(&metrics, "fulfilled"), placements(&metrics, "failed")),
             (9.0, 3.0)
@@ -523,7 +535,7 @@ async fn a_redelivery_after_a_restart_is_not_counted_twice() {
     }
     let h = Harness::start("seed = 1\n", events_config(&queue, Some(&state))).await;
     drain(&h, &client, &queue).await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_eq!(
         (placements(&metrics, "fulfilled"), placements(&metrics, "failed")),
         (0.0, 0.0),

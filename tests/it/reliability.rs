@@ -219,7 +219,7 @@ async fn faults_alone_and_mixed_never_publish_partial_counts() {
             let report = h.exporter.sweep_once().await;
             failed_sweeps += report.fleets_failed;
             h.sim.set_faults(Faults::none());
-            let (_, metrics) = h.scrape().await;
+            let (_, metrics) = h.scrape_settled().await;
             for fleet in [SPOT, ONDEMAND] {
                 let up = metrics[&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)])];
                 let published = live_series(&metrics, fleet);
@@ -259,7 +259,7 @@ async fn faults_alone_and_mixed_never_publish_partial_counts() {
     assert_eq!(report.fleets_failed, 0);
     h.exporter.sweep_once().await;
     stop.store(true, Ordering::Relaxed);
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     let truth = h.truth();
     record(&mut allowed_live, &mut allowed_history, &truth);
     assert_metrics_eq(&only(&metrics, &SESSION_METRICS), &truth, "after the faults");
@@ -284,7 +284,9 @@ async fn faults_alone_and_mixed_never_publish_partial_counts() {
             assert!(
                 allowed_live[fleet].contains(&live_series(metrics, fleet))
                     && allowed_history[fleet].contains(&history_series(metrics, fleet)),
-                "scrape {index} showed {fleet} in a state that was never complete"
+                "scrape {index} showed {fleet} in a state that was never complete: live {:?}, history {:?}",
+                live_series(metrics, fleet),
+                history_series(metrics, fleet)
             );
         }
     }
@@ -351,7 +353,7 @@ async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
         "gamelift_game_session_interruptions_total",
         &[("fleet_id", SPOT), ("location", "us-east-1")],
     );
-    let before = h.scrape().await.1[&key];
+    let before = h.scrape_settled().await.1[&key];
     assert!(before >= 2.0);
 
     // A broken file is refused with the exact reason; the running config stays. (Bad input is
@@ -393,7 +395,7 @@ async fn reloads_apply_good_configs_and_keep_running_on_bad_ones() {
     h.exporter.reload_from_file().await.unwrap();
     assert_eq!(h.exporter.config().sweep.page_size, 9);
     h.exporter.sweep_once().await;
-    let (text, metrics) = h.scrape().await;
+    let (text, metrics) = h.scrape_settled().await;
     assert!(!text.contains(ONDEMAND), "the excluded fleet is gone");
     assert_eq!(metrics[&key], before, "counters survive a reload");
 
@@ -685,14 +687,14 @@ fn bad_web_configs_name_file_and_field() {
 async fn expired_credentials_mark_fleets_down_and_recover() {
     let h = Harness::with_config(&churning_world(1), config).await;
     h.exporter.sweep_once().await;
-    let (_, before) = h.scrape().await;
+    let (_, before) = h.scrape_settled().await;
     h.sim.set_faults(Faults {
         reject_credentials: true,
         ..Faults::none()
     });
     let report = h.exporter.sweep_once().await;
     assert_eq!((report.fleets_ok, report.fleets_failed), (0, 2));
-    let (_, during) = h.scrape().await;
+    let (_, during) = h.scrape_settled().await;
     for fleet in [SPOT, ONDEMAND] {
         assert_eq!(
             during[&series("gamelift_exporter_fleet_up", &[("fleet_id", fleet)])],
@@ -715,7 +717,7 @@ async fn expired_credentials_mark_fleets_down_and_recover() {
     h.sim.advance(Duration::from_secs(30));
     let report = h.exporter.sweep_once().await;
     assert_eq!(report.fleets_failed, 0);
-    let (_, after) = h.scrape().await;
+    let (_, after) = h.scrape_settled().await;
     assert_eq!(
         after[&series("gamelift_exporter_fleet_up", &[("fleet_id", SPOT)])],
         1.0

@@ -600,6 +600,28 @@ pub const SESSION_METRICS: [&str; 6] = [
     "gamelift_game_session_last_interruption_timestamp_seconds",
 ];
 
+/// The exporter's wall time in the harness: the simulator's clock (which only the test moves)
+/// plus the real time since the harness started, so that a test that moves simulated time moves
+/// the exporter's too, and a test that runs the daemon's schedule in real time sees timestamps
+/// and staleness move as they would.
+#[derive(Clone)]
+pub struct SimClock {
+    pub sim: gamelift_exporter::simulator::Simulator,
+    pub started: std::time::Instant,
+}
+
+impl std::fmt::Debug for SimClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SimClock")
+    }
+}
+
+impl gamelift_exporter::clock::Clock for SimClock {
+    fn now_ms(&self) -> i64 {
+        self.sim.now_ms() + self.started.elapsed().as_millis() as i64
+    }
+}
+
 /// A simulator with an exporter in front of it, serving HTTP on loopback.
 pub struct Harness {
     pub sim: RunningSimulator,
@@ -663,7 +685,14 @@ impl Harness {
         let exporter = Exporter::new(
             loaded,
             Options {
-                credentials: Some(simulator_credentials()),
+                connection: gamelift_exporter::aws::Connection {
+                    credentials: Some(simulator_credentials()),
+                    http_client: None,
+                    clock: Arc::new(SimClock {
+                        sim: sim.simulator.clone(),
+                        started: std::time::Instant::now(),
+                    }),
+                },
                 overrides: Default::default(),
             },
         )
@@ -716,6 +745,20 @@ impl Harness {
         );
         let metrics = parse_metrics(&body, "");
         (body, metrics)
+    }
+
+    /// Scrapes as Prometheus does, until no count waits for its series' first 0 to be served
+    /// (a new series shows 0 in one response and its count in the next): what a scrape sees
+    /// once everything counted so far has reached the page.
+    pub async fn scrape_settled(&self) -> (String, BTreeMap<String, f64>) {
+        let mut scraped = self.scrape().await;
+        for _ in 0..3 {
+            if !self.exporter.store().has_waiting_counts() {
+                break;
+            }
+            scraped = self.scrape().await;
+        }
+        scraped
     }
 
     /// Ground truth for the session metrics, from the simulator's raw sessions.

@@ -134,7 +134,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
         first.full_passes, 2,
         "the first round reads each fleet's history once"
     );
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_metrics_eq(
         &only(&metrics, &support::SESSION_METRICS),
         &h.truth(),
@@ -175,7 +175,7 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
             }
         }
         before = now;
-        let (_, metrics) = h.scrape().await;
+        let (_, metrics) = h.scrape_settled().await;
         let what = format!("after step {step}");
         assert_metrics_eq(
             &only(&metrics, &["gamelift_game_session_interruptions_total"]),
@@ -251,12 +251,12 @@ async fn spot_interruptions_are_counted_by_the_first_live_pass_after_them() {
     );
 
     // The full pass then sees the same sessions: nothing is counted twice.
-    let (_, before_full) = h.scrape().await;
+    let (_, before_full) = h.scrape_settled().await;
     h.write_config(|c| c.sweep.history_interval = secs(0));
     h.exporter.reload_from_file().await.unwrap();
     let report = h.exporter.sweep_once().await;
     assert_eq!(report.full_passes, 2);
-    let (_, after_full) = h.scrape().await;
+    let (_, after_full) = h.scrape_settled().await;
     assert_metrics_eq(
         &only(&after_full, &["gamelift_game_session_interruptions_total"]),
         &only(&before_full, &["gamelift_game_session_interruptions_total"]),
@@ -297,7 +297,7 @@ async fn a_two_minute_notice_is_kept_in_mind_until_the_sessions_end() {
     // The notice arrives while its sessions are still ACTIVE: counted as an event, not yet as
     // interruptions.
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_eq!(total(&metrics), 0.0);
     let events = series(
         "gamelift_fleet_events_total",
@@ -308,7 +308,7 @@ async fn a_two_minute_notice_is_kept_in_mind_until_the_sessions_end() {
         h.sim.advance(TICK);
         h.exporter.sweep_once().await;
     }
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_eq!(
         total(&metrics),
         doomed.len() as f64,
@@ -354,21 +354,21 @@ async fn lookups_are_capped_per_pass_and_the_rest_follows() {
             .values()
             .sum()
     };
-    assert_eq!(counted(&h.scrape().await.1), 2.0);
+    assert_eq!(counted(&h.scrape_settled().await.1), 2.0);
     h.exporter.sweep_once().await;
     assert_eq!(
         h.calls("DescribeGameSessionDetails"),
         3,
         "the rest, one pass later"
     );
-    assert_eq!(counted(&h.scrape().await.1), 3.0);
+    assert_eq!(counted(&h.scrape_settled().await.1), 3.0);
 }
 
 #[tokio::test]
 async fn fleet_events_count_by_code_and_new_codes_start_at_zero() {
     let h = Harness::start(&churning_world(0.0), |c| c.sweep.history_interval = secs(3600)).await;
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     let watched = [
         "INSTANCE_INTERRUPTED",
         "INSTANCE_RECYCLED",
@@ -414,6 +414,7 @@ async fn fleet_events_count_by_code_and_new_codes_start_at_zero() {
         .emit_event(ONDEMAND, "FLEET_SCALING_EVENT", None, None)
         .unwrap();
     h.exporter.sweep_once().await;
+    // One scrape, as Prometheus makes it: the new code's series is served at 0 first.
     let (_, metrics) = h.scrape().await;
     let code = |c: &str| {
         series(
@@ -431,7 +432,8 @@ async fn fleet_events_count_by_code_and_new_codes_start_at_zero() {
         0.0,
         "a new series is published at 0 first"
     );
-    // Read again by the overlapping poll: not counted twice; the new code's count follows.
+    // Read again by the overlapping poll: not counted twice; the new code's count follows in
+    // the next response.
     h.sim.advance(TICK);
     h.exporter.sweep_once().await;
     let (_, metrics) = h.scrape().await;
@@ -450,7 +452,7 @@ async fn live_statuses_are_current_after_one_pass_and_deleted_fleets_go() {
     for _ in 0..5 {
         h.sim.advance(Duration::from_secs(60));
         h.exporter.sweep_once().await;
-        let (_, metrics) = h.scrape().await;
+        let (_, metrics) = h.scrape_settled().await;
         assert_metrics_eq(
             &live_published(&metrics),
             &live_truth(&h),
@@ -461,7 +463,7 @@ async fn live_statuses_are_current_after_one_pass_and_deleted_fleets_go() {
     assert!(h.sim.delete_fleet(SPOT));
     let report = h.exporter.sweep_once().await;
     assert_eq!(report.fleets_failed, 1, "its pass found it gone");
-    let (text, _) = h.scrape().await;
+    let (text, _) = h.scrape_settled().await;
     assert!(
         !text.contains(SPOT),
         "no series of the deleted fleet remain:\n{text}"
@@ -473,7 +475,7 @@ async fn live_statuses_are_current_after_one_pass_and_deleted_fleets_go() {
     h.exporter.reload_from_file().await.unwrap();
     h.sim.clear_requests();
     h.exporter.sweep_once().await;
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     let published = only(&metrics, &["gamelift_game_sessions"]);
     let statuses: BTreeSet<&str> = published
         .keys()
@@ -570,7 +572,7 @@ async fn a_full_pass_longer_than_stale_after_delays_no_live_pass() {
     let mut successes: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
     let watch = std::time::Instant::now();
     while watch.elapsed() < Duration::from_secs(6) {
-        let (_, metrics) = h.scrape().await;
+        let (_, metrics) = h.scrape_settled().await;
         for fleet in [SPOT, ONDEMAND] {
             assert_eq!(
                 up(&metrics, fleet),
@@ -591,7 +593,7 @@ async fn a_full_pass_longer_than_stale_after_delays_no_live_pass() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     for fleet in [SPOT, ONDEMAND] {
         // About 20 live passes in 6 s at 300 ms; at least half of them, whatever the machine.
         assert!(
@@ -691,7 +693,7 @@ async fn a_failed_full_pass_resumes_at_the_page_that_failed() {
         expected_pages,
         "every page read exactly once over both attempts"
     );
-    let (_, metrics) = h.scrape().await;
+    let (_, metrics) = h.scrape_settled().await;
     assert_metrics_eq(
         &only(&metrics, &support::SESSION_METRICS),
         &only(&h.truth(), &support::SESSION_METRICS)
@@ -733,7 +735,7 @@ async fn throttling_never_pushes_attempts_above_the_budget() {
     let mut lowest = budget;
     let watch = std::time::Instant::now();
     while watch.elapsed() < Duration::from_secs(8) {
-        let (_, metrics) = h.scrape().await;
+        let (_, metrics) = h.scrape_settled().await;
         // Throttling slows the throttled operation's own budget.
         if let Some(rate) = metrics.get(&series(
             "gamelift_exporter_request_budget_per_second",
@@ -805,7 +807,7 @@ async fn a_reload_during_a_long_full_pass_applies_within_a_second() {
     // passes stop (one already in flight may finish).
     tokio::time::sleep(Duration::from_millis(700)).await;
     let cutoff = std::time::Instant::now();
-    let (text, metrics) = h.scrape().await;
+    let (text, metrics) = h.scrape_settled().await;
     assert!(!text.contains(ONDEMAND), "the excluded fleet is gone:\n{text}");
     assert_eq!(up(&metrics, SPOT), Some(1.0));
     tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -871,7 +873,7 @@ async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
         })
         .await;
     assert!(
-        first.log().contains("no state file yet; counting starts now"),
+        first.log().contains("no state file yet; each fleet counts from its first sighting"),
         "{}",
         first.log()
     );
