@@ -5,7 +5,6 @@
 
 use crate::budget::{BudgetGauges, Budgets, Lane, AWS_RATES};
 use crate::clock::SharedClock;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use crate::config::{AccountConfig, AwsConfig};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -17,6 +16,7 @@ use aws_sdk_gamelift::config::interceptors::{
 use aws_sdk_gamelift::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use aws_sdk_gamelift::error::SdkError;
 use aws_sdk_gamelift::error::{BoxError, ProvideErrorMetadata};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use prometheus::{CounterVec, GaugeVec, IntCounterVec, Opts, Registry};
@@ -47,6 +47,18 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
+    /// Every reason, for the series that exist at 0 from the start.
+    pub const ALL: [FailureReason; 8] = [
+        FailureReason::Throttled,
+        FailureReason::NotFound,
+        FailureReason::Unauthorized,
+        FailureReason::InvalidRequest,
+        FailureReason::ServerError,
+        FailureReason::Timeout,
+        FailureReason::Transport,
+        FailureReason::Other,
+    ];
+
     /// Classifies an AWS error code (and HTTP status, when the code is missing).
     pub fn from_code(code: Option<&str>, status: Option<u16>) -> FailureReason {
         match code {
@@ -204,6 +216,18 @@ impl ApiMetrics {
             account_up,
             effective_interval,
         })
+    }
+
+    /// Makes the request and failure series of these operations exist at 0 (every failure
+    /// reason), so that each first reaches Prometheus at 0 and `increase()` sees its first step.
+    pub fn zero(&self, account: &str, region: &str, operations: &[&str]) {
+        for operation in operations {
+            self.requests.with_label_values(&[account, region, operation]);
+            for reason in FailureReason::ALL {
+                self.failures
+                    .with_label_values(&[account, region, operation, &reason.to_string()]);
+            }
+        }
     }
 
     fn budget_gauges(&self, account: &str, region: &str, operation: &str) -> BudgetGauges {
@@ -632,6 +656,15 @@ pub async fn resolve_accounts(
     Ok(out)
 }
 
+/// `account/region`: how workers, budgets and the store's scopes are keyed.
+pub fn scope_key(account: &str, region: &str) -> String {
+    format!("{account}/{region}")
+}
+
+/// Each account-Region's budgets, for the life of the process: a reload reconfigures them in
+/// place instead of starting new ones beside calls still in flight on the old.
+pub type BudgetRegistry = std::sync::Mutex<std::collections::HashMap<String, Arc<Budgets>>>;
+
 /// A service that hands out the same NextToken twice would make a pagination loop forever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepeatedToken;
@@ -682,6 +715,8 @@ pub struct ClientSettings<'a> {
     pub metrics: &'a ApiMetrics,
     pub health: &'a Arc<AccountHealth>,
     pub connection: Connection,
+    /// Budgets already in force, reused (reconfigured) by account-Region; `None`: new ones.
+    pub budgets: Option<&'a BudgetRegistry>,
 }
 
 /// The SDK settings of one account in one Region: the source credentials (static, a profile
@@ -765,23 +800,53 @@ pub async fn clients(settings: &ClientSettings<'_>, accounts: &[AccountConfig]) 
                     region: region.clone(),
                 })
                 .build();
-            for (operation, _) in AWS_RATES {
-                settings
-                    .metrics
-                    .requests
-                    .with_label_values(&[&account.name, region, operation]);
+            let operations: Vec<&str> = AWS_RATES.iter().map(|(op, _)| *op).collect();
+            settings.metrics.zero(&account.name, region, &operations);
+            if account.role_arn.is_some() {
+                // STS calls are not in the requests counter; their failures are.
+                for reason in FailureReason::ALL {
+                    settings.metrics.failures.with_label_values(&[
+                        &account.name,
+                        region,
+                        "AssumeRole",
+                        &reason.to_string(),
+                    ]);
+                }
             }
-            let budgets = Budgets::new(
-                config.max_requests_per_second,
-                config.quota_share,
-                settings.history_share,
-                |operation| Some(settings.metrics.budget_gauges(&account.name, region, operation)),
-            );
+            let fresh = || {
+                Arc::new(Budgets::new(
+                    config.max_requests_per_second,
+                    config.quota_share,
+                    settings.history_share,
+                    |operation| Some(settings.metrics.budget_gauges(&account.name, region, operation)),
+                ))
+            };
+            let budgets = match settings.budgets {
+                None => fresh(),
+                Some(registry) => {
+                    let mut registry = registry.lock().unwrap_or_else(|p| p.into_inner());
+                    match registry.get(&scope_key(&account.name, region)) {
+                        Some(budgets) => {
+                            budgets.reconfigure(
+                                config.max_requests_per_second,
+                                config.quota_share,
+                                settings.history_share,
+                            );
+                            budgets.clone()
+                        }
+                        None => {
+                            let budgets = fresh();
+                            registry.insert(scope_key(&account.name, region), budgets.clone());
+                            budgets
+                        }
+                    }
+                }
+            };
             out.push(RegionClient {
                 account: account.name.clone(),
                 region: region.clone(),
                 client: aws_sdk_gamelift::Client::from_conf(gamelift),
-                budgets: Arc::new(budgets),
+                budgets,
                 max_attempts: config.max_attempts,
             });
         }

@@ -64,7 +64,7 @@ pub struct BudgetGauges {
 /// are per AWS account), and plan their work together ([`Budgets::plan`]).
 #[derive(Debug)]
 pub struct Budgets {
-    history_share: f64,
+    history_share: Mutex<f64>,
     overall: RequestBudget,
     operations: BTreeMap<&'static str, RequestBudget>,
     /// What each worker sharing these budgets asks of them, by worker key.
@@ -158,7 +158,7 @@ impl Budgets {
             })
             .collect();
         Budgets {
-            history_share,
+            history_share: Mutex::new(history_share),
             overall: RequestBudget::new(cap, history_share, gauges(ALL_OPERATIONS)),
             operations,
             demands: Mutex::new(BTreeMap::new()),
@@ -173,11 +173,12 @@ impl Budgets {
     pub fn plan(&self, worker: &str, demand: Demand) -> Plan {
         let mut demands = self.demands.lock().unwrap_or_else(|p| p.into_inner());
         demands.insert(worker.to_string(), demand);
-        let history = self.history_share * self.configured("DescribeGameSessions");
+        let history = self.history_share() * self.configured("DescribeGameSessions");
         let rates = |operation: Option<&str>| -> [f64; 3] {
-            demands.values().map(|d| d.rates(operation)).fold([0.0; 3], |a, b| {
-                [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
-            })
+            demands
+                .values()
+                .map(|d| d.rates(operation))
+                .fold([0.0; 3], |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]])
         };
         let factor = |need: f64, available: f64| {
             if need <= 0.0 {
@@ -196,7 +197,12 @@ impl Budgets {
         };
         for (operation, budget) in &self.operations {
             let [live, capacity, discovery] = rates(Some(operation));
-            let rate = budget.configured - if *operation == "DescribeGameSessions" { history } else { 0.0 };
+            let rate = budget.configured()
+                - if *operation == "DescribeGameSessions" {
+                    history
+                } else {
+                    0.0
+                };
             let available = rate - discovery;
             let live_factor = factor(live, available);
             if live_factor > plan.live {
@@ -206,7 +212,7 @@ impl Budgets {
             plan.capacity = plan.capacity.max(factor(capacity, available));
         }
         let [live, capacity, discovery] = rates(None);
-        let available = self.overall.configured - history - discovery;
+        let available = self.overall.configured() - history - discovery;
         let asked = live / plan.live + capacity / plan.capacity;
         let overall = factor(asked, available);
         if overall > 1.0 {
@@ -233,7 +239,21 @@ impl Budgets {
 
     /// The configured rate of `operation`'s budget (the cap's for [`ALL_OPERATIONS`]).
     pub fn configured(&self, operation: &str) -> f64 {
-        self.of(operation).configured
+        self.of(operation).configured()
+    }
+
+    fn history_share(&self) -> f64 {
+        *self.history_share.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes a new configuration in place (a reload): every call, in flight or new, keeps going
+    /// through these same budgets, so none bursts past a rate when the configuration changes.
+    pub fn reconfigure(&self, cap: f64, quota_share: f64, history_share: f64) {
+        *self.history_share.lock().unwrap_or_else(|p| p.into_inner()) = history_share;
+        self.overall.reconfigure(cap, history_share);
+        for (operation, budget) in &self.operations {
+            budget.reconfigure((aws_rate(operation) * quota_share).min(cap), history_share);
+        }
     }
 
     /// The shortest interval at which `calls` (per live round, by operation) fit the configured
@@ -241,7 +261,7 @@ impl Budgets {
     /// rate (they may take `history_share` of `DescribeGameSessions`), and all calls over what
     /// they leave of the overall cap.
     pub fn seconds_for(&self, calls: &BTreeMap<&str, u64>) -> f64 {
-        let history = self.history_share * self.configured("DescribeGameSessions");
+        let history = self.history_share() * self.configured("DescribeGameSessions");
         let mut seconds: f64 = 0.0;
         let mut total = 0;
         for (operation, n) in calls {
@@ -252,7 +272,7 @@ impl Budgets {
             seconds = seconds.max(*n as f64 / rate);
             total += n;
         }
-        seconds.max(total as f64 / (self.overall.configured - history))
+        seconds.max(total as f64 / (self.overall.configured() - history))
     }
 
     /// The rate in force now for `operation`.
@@ -300,6 +320,8 @@ const RECOVERY_PER_SECOND: f64 = 0.05;
 
 #[derive(Debug)]
 struct State {
+    configured: f64,
+    history_share: f64,
     rate: f64,
     next_slot: Instant,
     next_history_slot: Instant,
@@ -310,8 +332,6 @@ struct State {
 /// One Region's budget. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct RequestBudget {
-    configured: f64,
-    history_share: f64,
     state: Mutex<State>,
     gauges: Option<BudgetGauges>,
 }
@@ -324,9 +344,9 @@ impl RequestBudget {
             gauges.configured.set(rate);
         }
         RequestBudget {
-            configured: rate,
-            history_share,
             state: Mutex::new(State {
+                configured: rate,
+                history_share,
                 rate,
                 next_slot: now,
                 next_history_slot: now,
@@ -346,6 +366,24 @@ impl RequestBudget {
         self.lock().rate
     }
 
+    /// The configured rate.
+    pub fn configured(&self) -> f64 {
+        self.lock().configured
+    }
+
+    /// A new configuration (a reload): the rate starts over at it, and the slots already handed
+    /// out stay, so that calls in flight and new ones never burst past either rate.
+    pub fn reconfigure(&self, rate: f64, history_share: f64) {
+        let mut state = self.lock();
+        state.configured = rate;
+        state.history_share = history_share;
+        state.rate = rate;
+        if let Some(gauges) = &self.gauges {
+            gauges.current.set(rate);
+            gauges.configured.set(rate);
+        }
+    }
+
     /// Waits for this attempt's slot; the wait is added to the budget's wait counter.
     pub async fn acquire(&self, lane: Lane) {
         let start = Instant::now();
@@ -361,7 +399,7 @@ impl RequestBudget {
                 let mut state = self.lock();
                 let slot = state.next_history_slot.max(Instant::now());
                 state.next_history_slot =
-                    slot + Duration::from_secs_f64(SLACK / (state.rate * self.history_share));
+                    slot + Duration::from_secs_f64(SLACK / (state.rate * state.history_share));
                 slot
             };
             sleep_until(slot).await;
@@ -385,7 +423,7 @@ impl RequestBudget {
         {
             return;
         }
-        state.rate = (state.rate / 2.0).max(self.configured * FLOOR_FRACTION);
+        state.rate = (state.rate / 2.0).max(state.configured * FLOOR_FRACTION);
         state.last_decrease = Some(now);
         state.last_update = now;
         self.show(state.rate);
@@ -394,12 +432,12 @@ impl RequestBudget {
     /// A call went through: grow back towards the configured rate.
     pub fn succeeded(&self) {
         let mut state = self.lock();
-        if state.rate >= self.configured {
+        if state.rate >= state.configured {
             return;
         }
         let now = Instant::now();
         let elapsed = now.duration_since(state.last_update).as_secs_f64();
-        state.rate = (state.rate + self.configured * RECOVERY_PER_SECOND * elapsed).min(self.configured);
+        state.rate = (state.rate + state.configured * RECOVERY_PER_SECOND * elapsed).min(state.configured);
         state.last_update = now;
         self.show(state.rate);
     }

@@ -816,9 +816,15 @@ impl Config {
                     a.regions.clone()
                 }
             };
-            if let Some(twin) = self.accounts[..i].iter().find(|a| identity(a) == identity(account)) {
+            if let Some(twin) = self.accounts[..i]
+                .iter()
+                .find(|a| identity(a) == identity(account))
+            {
                 let (mine, theirs) = (regions(account), regions(twin));
-                let shared: Vec<&String> = mine.iter().filter(|r| theirs.is_empty() || theirs.contains(r)).collect();
+                let shared: Vec<&String> = mine
+                    .iter()
+                    .filter(|r| theirs.is_empty() || theirs.contains(r))
+                    .collect();
                 if !shared.is_empty() || mine.is_empty() {
                     let who = match identity(account) {
                         Some(id) => format!("AWS account {id}"),
@@ -853,7 +859,11 @@ impl Config {
         if self.sweep.stale_after < self.sweep.interval * 2 {
             // At the stale_after key if the file sets it, else at the interval.
             let section = text.find("[sweep]").unwrap_or(0);
-            let key = if text[section..].contains("stale_after") { "stale_after" } else { "interval" };
+            let key = if text[section..].contains("stale_after") {
+                "stale_after"
+            } else {
+                "interval"
+            };
             let start = text[section..].find(key).map_or(section, |at| section + at);
             return Err(FileError::at_span(
                 path,

@@ -189,7 +189,11 @@ pub type EventSources = (Vec<(String, Vec<String>)>, Vec<String>);
 pub type Calls = BTreeMap<&'static str, u64>;
 
 /// A page token, unless the service handed out the same one twice (an endless loop).
-fn follow(previous: &Option<String>, next: Option<&str>, operation: &'static str) -> Result<Option<String>, DiscoveryError> {
+fn follow(
+    previous: &Option<String>,
+    next: Option<&str>,
+    operation: &'static str,
+) -> Result<Option<String>, DiscoveryError> {
     crate::aws::next_page(previous, next).map_err(|repeated| DiscoveryError {
         operation,
         reason: FailureReason::Other,
@@ -202,7 +206,9 @@ fn follow(previous: &Option<String>, next: Option<&str>, operation: &'static str
 fn placement_regions(queue: &aws_sdk_gamelift::types::GameSessionQueue, fleets: &[Fleet]) -> Vec<String> {
     let mut regions = std::collections::BTreeSet::new();
     for destination in queue.destinations() {
-        let Some(arn) = destination.destination_arn() else { continue };
+        let Some(arn) = destination.destination_arn() else {
+            continue;
+        };
         // arn:aws:gamelift:<region>:<account>:fleet/<id> (or alias/<id>)
         if let Some(region) = arn.split(':').nth(3).filter(|r| !r.is_empty()) {
             regions.insert(region.to_string());

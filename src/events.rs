@@ -319,7 +319,13 @@ fn count(map: &mut BTreeMap<String, Series<u64>>, key: String, n: u64, served: u
 }
 
 /// Observes `value`; returns whether it waits for the series' 0 to be served.
-fn observe(map: &mut BTreeMap<String, Series<Histogram>>, key: String, bounds: &[f64], value: f64, served: u64) -> bool {
+fn observe(
+    map: &mut BTreeMap<String, Series<Histogram>>,
+    key: String,
+    bounds: &[f64],
+    value: f64,
+    served: u64,
+) -> bool {
     let series = map.entry(key).or_default();
     if series.value.buckets.is_empty() {
         series.value.buckets = vec![0; bounds.len()];
@@ -439,7 +445,12 @@ impl EventCounts {
                 ended,
             } => {
                 self.ensure_configuration(configuration);
-                waits |= count(&mut self.matchmaking, key(&[configuration, event_type]), 1, served);
+                waits |= count(
+                    &mut self.matchmaking,
+                    key(&[configuration, event_type]),
+                    1,
+                    served,
+                );
                 if let Some((outcome, times)) = ended {
                     for seconds in times {
                         waits |= observe(

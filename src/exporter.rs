@@ -2,19 +2,20 @@
 //! into, the Region workers (as background tasks, or driven one round at a time), the state
 //! file, and what `/metrics` serves.
 
+use crate::aws::scope_key;
+use crate::aws::RegionClient;
 use crate::aws::{self, ApiMetrics};
 use crate::config::{Config, Overrides};
 use crate::discovery::OPERATIONS;
-use crate::scheduler::{scope_key, Context, RegionWorker, RoundReport};
+use crate::scheduler::{Context, RegionWorker, RoundReport};
 use crate::statefile;
 use crate::store::Store;
 use crate::web::WebConfig;
-use crate::aws::RegionClient;
-use tokio::sync::Notify;
 use prometheus::{GaugeVec, IntCounter, Opts, Registry};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// A change is rendered after this pause, so that fleets finishing together render once.
 const RENDER_DEBOUNCE: Duration = Duration::from_millis(20);
@@ -139,6 +140,8 @@ pub struct Exporter {
     registry: Registry,
     api: ApiMetrics,
     health: Arc<aws::AccountHealth>,
+    /// Every account-Region's budgets, reconfigured in place by reloads.
+    budgets: aws::BudgetRegistry,
     store: Arc<Store>,
     reloads: ReloadMetrics,
     state_write_failures: IntCounter,
@@ -199,6 +202,7 @@ impl Exporter {
             registry,
             api,
             health: Arc::new(aws::AccountHealth::default()),
+            budgets: Default::default(),
             store,
             reloads,
             state_write_failures,
@@ -213,11 +217,15 @@ impl Exporter {
             events_reader: tokio::sync::Mutex::new(None),
         });
         exporter.store.set_events(config.events.is_some());
+        exporter.zero_events_series(&config);
         {
             let mut engine = exporter.engine.lock().await;
             if let Some(clients) = exporter.build_clients(&mut engine, &config).await? {
                 for client in clients {
-                    engine.workers.insert(scope_key(&client.account, &client.region), RegionWorker::new(client));
+                    engine.workers.insert(
+                        scope_key(&client.account, &client.region),
+                        RegionWorker::new(client),
+                    );
                 }
             }
         }
@@ -227,7 +235,11 @@ impl Exporter {
     /// Builds the workers' clients when `[aws]`, the accounts or the history share changed
     /// (`None`: nothing changed), and registers their account-Regions (fleets of account-Regions
     /// no longer swept leave the watch).
-    async fn build_clients(&self, engine: &mut Engine, config: &Config) -> anyhow::Result<Option<Vec<RegionClient>>> {
+    async fn build_clients(
+        &self,
+        engine: &mut Engine,
+        config: &Config,
+    ) -> anyhow::Result<Option<Vec<RegionClient>>> {
         let wanted = client_inputs(config);
         if engine.built_from.as_ref() == Some(&wanted) {
             return Ok(None);
@@ -239,6 +251,7 @@ impl Exporter {
             metrics: &self.api,
             health: &self.health,
             connection: self.options.connection.clone(),
+            budgets: Some(&self.budgets),
         };
         let clients = aws::clients(&settings, &accounts).await;
         let scopes: Vec<(String, String)> = clients
@@ -250,6 +263,14 @@ impl Exporter {
         self.store.set_regions(&keys);
         engine.built_from = Some(wanted);
         Ok(Some(clients))
+    }
+
+    /// The `[events]` reader's request and failure series exist at 0 as soon as `[events]` is
+    /// configured, before the reader's first call.
+    fn zero_events_series(&self, config: &Config) {
+        if let Some((account, region)) = crate::sqs::labels(config) {
+            self.api.zero(&account, &region, &crate::sqs::OPERATIONS);
+        }
     }
 
     /// The config in force.
@@ -306,6 +327,7 @@ impl Exporter {
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
         *self.web.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(web);
         self.store.set_events(new.events.is_some());
+        self.zero_events_series(&new);
         self.store
             .set_stale_after(new.sweep.stale_after.as_millis() as i64);
         self.config_changes.send_replace(new);
@@ -383,10 +405,7 @@ impl Exporter {
         let mut engine = self.engine.lock().await;
         match self.build_clients(&mut engine, &config).await {
             Ok(Some(clients)) => {
-                let keys: Vec<String> = clients
-                    .iter()
-                    .map(|c| scope_key(&c.account, &c.region))
-                    .collect();
+                let keys: Vec<String> = clients.iter().map(|c| scope_key(&c.account, &c.region)).collect();
                 engine.workers.retain(|key, _| keys.contains(key));
                 for client in clients {
                     let key = scope_key(&client.account, &client.region);
@@ -453,12 +472,8 @@ impl Exporter {
     fn start_worker(&self, worker: RegionWorker) -> Running {
         let (client, clients) = tokio::sync::watch::channel(worker.client.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(worker.run(
-            self.context(),
-            self.config_changes.subscribe(),
-            clients,
-            stopped,
-        ));
+        let task =
+            tokio::spawn(worker.run(self.context(), self.config_changes.subscribe(), clients, stopped));
         Running { client, stop, task }
     }
 
@@ -560,7 +575,10 @@ impl Exporter {
         reader: &crate::sqs::EventReader,
         received: &crate::sqs::Received,
     ) -> (crate::store::EventsApplied, u64) {
-        let events = config.events.as_ref().expect("the reader exists only with [events]");
+        let events = config
+            .events
+            .as_ref()
+            .expect("the reader exists only with [events]");
         let applied = self.store.apply_events(
             &received.batch,
             events.dedup_window.as_millis() as i64,
@@ -579,10 +597,13 @@ impl Exporter {
     }
 
     /// Deletes a counted batch and remembers which messages are gone.
-    async fn delete_events(&self, reader: &crate::sqs::EventReader, handles: &[(String, Option<String>)]) -> usize {
+    async fn delete_events(
+        &self,
+        reader: &crate::sqs::EventReader,
+        handles: &[(String, Option<String>)],
+    ) -> usize {
         let deleted = reader.delete(handles).await;
-        self.store
-            .events_deleted(deleted.ids.iter().map(String::as_str));
+        self.store.events_deleted(deleted.ids.iter().map(String::as_str));
         let failures = &self.events_metrics.delete_failures;
         failures
             .with_label_values(&["request"])
@@ -600,9 +621,7 @@ impl Exporter {
         remembered
             .with_label_values(&["deleted"])
             .set((all - undeleted) as i64);
-        remembered
-            .with_label_values(&["undeleted"])
-            .set(undeleted as i64);
+        remembered.with_label_values(&["undeleted"]).set(undeleted as i64);
     }
 
     /// Reads the `[events]` queue once (one long poll of up to `wait`), in order: counts the

@@ -89,6 +89,7 @@ pub async fn reached(
                 credentials: settings_credentials,
                 ..Default::default()
             },
+            budgets: None,
         };
         let mut out = String::new();
         for client in aws::clients(&settings, &accounts).await {
@@ -96,7 +97,13 @@ pub async fn reached(
             if let Some(account) = accounts.iter().find(|a| a.name == client.account) {
                 filters.push(account.fleets.clone());
             }
-            let fleets = discovery::discover(&client, &filters, config.sweep.page_size, &mut discovery::Calls::new()).await?;
+            let fleets = discovery::discover(
+                &client,
+                &filters,
+                config.sweep.page_size,
+                &mut discovery::Calls::new(),
+            )
+            .await?;
             let locations: usize = fleets.iter().map(|f| f.locations.len()).sum();
             let remote = locations - fleets.len();
             let calls = BTreeMap::from([

@@ -14,7 +14,7 @@
 //! (the daemon), and [`RegionWorker::round`], which runs every fleet once and returns (tests
 //! and benchmarks that need each pass to happen at a known moment).
 
-use crate::aws::{FailureReason, RegionClient};
+use crate::aws::{scope_key, FailureReason, RegionClient};
 use crate::budget::{Demand, Plan};
 use crate::capacity::{self, BatchLimits, CapacityOutcome};
 use crate::config::{Config, FleetFilter};
@@ -127,11 +127,6 @@ pub struct Context {
     pub store: Arc<Store>,
     pub health: Arc<crate::aws::AccountHealth>,
     pub api: crate::aws::ApiMetrics,
-}
-
-/// `account/region`: how workers and the store's scopes are keyed.
-pub fn scope_key(account: &str, region: &str) -> String {
-    format!("{account}/{region}")
 }
 
 /// One Region: its client, its fleets, their schedules.
@@ -355,8 +350,11 @@ impl RegionWorker {
                 .with_label_values(&[&self.client.account, &self.client.region])
                 .set(effective.as_secs_f64());
         }
-        ctx.store
-            .set_interval(&self.client.account, &self.client.region, effective.as_millis() as i64);
+        ctx.store.set_interval(
+            &self.client.account,
+            &self.client.region,
+            effective.as_millis() as i64,
+        );
         if effective > config.sweep.interval {
             let changed = self.warned_interval.is_none_or(|w| {
                 let (a, b) = (w.as_secs_f64(), effective.as_secs_f64());
@@ -457,20 +455,26 @@ impl RegionWorker {
     }
 
     /// When something becomes due next.
+    /// When something becomes due next that [`RegionWorker::start_due`] could start then: work
+    /// that waits for a running task (a free concurrency slot, the first discovery) is started
+    /// when that task ends, which wakes the loop anyway. (Counting it here would make the loop
+    /// spin until then.)
     fn next_wake(&self, config: &Config) -> Instant {
         let mut next = if self.discovering {
             Instant::now() + Duration::from_secs(3600)
         } else {
             self.next_discovery
         };
-        if self.batch_limits.is_some() && !config.sweep.capacity_interval.is_zero() {
+        if self.discovered_once && self.batch_limits.is_some() && !config.sweep.capacity_interval.is_zero() {
             next = next.min(self.next_capacity);
         }
+        let live_free = self.running(true) < config.sweep.concurrency;
+        let history_free = self.running(false) < config.sweep.concurrency;
         for slot in self.fleets.values() {
-            if !slot.live_running {
+            if live_free && !slot.live_running {
                 next = next.min(slot.next_live);
             }
-            if !slot.history_running {
+            if history_free && !slot.history_running {
                 next = next.min(slot.next_history);
             }
         }
@@ -518,7 +522,9 @@ impl RegionWorker {
                                     let tracker = ctx
                                         .store
                                         .take_restored_active(&fleet.fleet_id)
-                                        .map_or_else(LiveTracker::default, |active| LiveTracker::restore(&active));
+                                        .map_or_else(LiveTracker::default, |active| {
+                                            LiveTracker::restore(&active)
+                                        });
                                     self.fleets
                                         .insert(fleet.fleet_id.clone(), FleetSlot::new(fleet, now, tracker));
                                 }

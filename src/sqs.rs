@@ -21,6 +21,25 @@ pub struct ReadReport {
     pub deleted: usize,
 }
 
+/// The SQS operations the reader calls.
+pub const OPERATIONS: [&str; 3] = ["ReceiveMessage", "DeleteMessageBatch", "GetQueueAttributes"];
+
+/// The `account` and `region` labels of the reader's API series, when the config alone says
+/// them (the Region may also come from the default chain, known only once the reader is built).
+pub fn labels(config: &Config) -> Option<(String, String)> {
+    let events = config.events.as_ref()?;
+    let region = events
+        .region
+        .clone()
+        .or_else(|| events.url_region())
+        .or_else(|| config.aws.home_regions().into_iter().next())?;
+    let account = events
+        .account
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
+    Some((account, region))
+}
+
 /// SQS keeps a message at most this long (its maximum retention), when the queue's own
 /// retention cannot be read.
 pub const MAX_RETENTION: Duration = Duration::from_secs(14 * 86_400);
@@ -101,6 +120,7 @@ impl EventReader {
             metrics,
             health,
             connection,
+            budgets: None,
         };
         let sdk = aws::sdk_config(
             &settings,
@@ -119,6 +139,7 @@ impl EventReader {
             )
             .interceptor(aws::attempt_counter(metrics, &account.name, &region))
             .build();
+        metrics.zero(&account.name, &region, &OPERATIONS);
         let client = aws_sdk_sqs::Client::from_conf(sqs);
         let retention = match client
             .get_queue_attributes()

@@ -83,7 +83,9 @@ impl<'de> Deserialize<'de> for PackedKeys {
             .decode(text)
             .map_err(|e| serde::de::Error::custom(format!("session keys: {e}")))?;
         if bytes.len() % 8 != 0 {
-            return Err(serde::de::Error::custom("session keys: not a whole number of keys"));
+            return Err(serde::de::Error::custom(
+                "session keys: not a whole number of keys",
+            ));
         }
         Ok(PackedKeys(
             bytes

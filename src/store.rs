@@ -14,11 +14,11 @@
 //! - The store is the one source of the state file.
 
 use crate::aggregate::{HistoryTotals, LiveTotals};
+use crate::aws::scope_key;
 use crate::capacity::{CapacityOutcome, LocationCapacity, LocationUtilization};
 use crate::clock::SharedClock;
 use crate::discovery::Fleet;
 use crate::events::{EventCounts, Rejected, SeenIds};
-use crate::scheduler::scope_key;
 use crate::statefile::{PackedKeys, SavedFleet, SavedState};
 use crate::tracking::{EventCursor, WATCHED_EVENT_CODES};
 use bytes::Bytes;
@@ -212,10 +212,7 @@ pub struct FleetRecord {
 impl FleetRecord {
     /// A fleet the exporter starts watching now, or one restored from the state file.
     fn new(fleet: Fleet, saved: Option<SavedFleet>, now_ms: i64, stale_after_ms: i64) -> FleetRecord {
-        let watch_since_ms = saved
-            .as_ref()
-            .and_then(|s| s.watch_since_ms)
-            .unwrap_or(now_ms);
+        let watch_since_ms = saved.as_ref().and_then(|s| s.watch_since_ms).unwrap_or(now_ms);
         let saved = saved.unwrap_or_default();
         let active: BTreeMap<String, Vec<u64>> = saved
             .active
@@ -505,7 +502,12 @@ impl Store {
         let now = self.now_ms();
         let mut inner = self.lock();
         let served = inner.served_version;
-        let Inner { events, seen, waiting, .. } = &mut *inner;
+        let Inner {
+            events,
+            seen,
+            waiting,
+            ..
+        } = &mut *inner;
         let Some(events) = events.as_mut() else {
             return EventsApplied::default();
         };
@@ -577,12 +579,16 @@ impl Store {
         for region in regions {
             inner.regions.entry(region.clone()).or_default();
         }
-        inner.fleets.retain(|_, r| regions.contains(&scope_key(&r.fleet.account, &r.fleet.home_region)));
-        inner.restored.retain(|_, saved| match (&saved.account, &saved.region) {
-            (Some(account), Some(region)) => regions.contains(&scope_key(account, region)),
-            // A version 1 file does not say where a fleet was: keep it until a discovery lists it.
-            _ => true,
-        });
+        inner
+            .fleets
+            .retain(|_, r| regions.contains(&scope_key(&r.fleet.account, &r.fleet.home_region)));
+        inner
+            .restored
+            .retain(|_, saved| match (&saved.account, &saved.region) {
+                (Some(account), Some(region)) => regions.contains(&scope_key(account, region)),
+                // A version 1 file does not say where a fleet was: keep it until a discovery lists it.
+                _ => true,
+            });
         self.touched(inner);
     }
 
@@ -593,7 +599,9 @@ impl Store {
         let now = self.now_ms();
         let mut inner = self.lock();
         inner.fleets.retain(|id, r| {
-            r.fleet.account != account || r.fleet.home_region != region || fleets.iter().any(|f| &f.fleet_id == id)
+            r.fleet.account != account
+                || r.fleet.home_region != region
+                || fleets.iter().any(|f| &f.fleet_id == id)
         });
         for fleet in fleets {
             let stale_after = inner.stale_after_for(fleet);
@@ -901,7 +909,9 @@ impl Store {
             .iter()
             .filter(|(_, f)| {
                 f.watch_since_ms.is_some_and(|w| w > now - LEDGER_RETENTION_MS)
-                    || f.ledger.iter().any(|(_, ended)| *ended > now - LEDGER_RETENTION_MS)
+                    || f.ledger
+                        .iter()
+                        .any(|(_, ended)| *ended > now - LEDGER_RETENTION_MS)
             })
             .map(|(id, saved)| (id.clone(), saved.clone()))
             .collect();
@@ -1170,7 +1180,10 @@ mod tests {
                 interruption(1, "us-west-2", recent),
                 interruption(2, "local-zone", recent),
             ],
-            events: Some((vec![("FLEET_SCALING_EVENT".into(), 2)], EventCursor::starting_at(T0))),
+            events: Some((
+                vec![("FLEET_SCALING_EVENT".into(), 2)],
+                EventCursor::starting_at(T0),
+            )),
             ..LiveOutcome::default()
         };
         store.apply_live("fleet-a", outcome());
@@ -1233,7 +1246,11 @@ mod tests {
                 },
             );
         }
-        let interrupted = |id: &str| store.with_fleet(id, |r| r.interruptions.get("us-west-2")).unwrap();
+        let interrupted = |id: &str| {
+            store
+                .with_fleet(id, |r| r.interruptions.get("us-west-2"))
+                .unwrap()
+        };
         assert_eq!(interrupted("fleet-a"), Some(2), "watched since T0: both");
         assert_eq!(interrupted("fleet-b"), Some(1), "watched since it joined: one");
         // fleet-b is excluded, then let in again: it counts from its return.
@@ -1291,7 +1308,11 @@ mod tests {
         let restarted = Store::restore(clock.clone(), saved);
         restarted.set_regions(&["default/us-west-2".to_string()]);
         restarted.set_fleets("default", "us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
-        assert_eq!(restarted.event_position("fleet-a").0, T0, "the counting start is kept");
+        assert_eq!(
+            restarted.event_position("fleet-a").0,
+            T0,
+            "the counting start is kept"
+        );
         assert_eq!(
             restarted.take_restored_active("fleet-a"),
             Some(BTreeMap::from([("us-west-2".to_string(), vec![3, 5])]))

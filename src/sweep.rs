@@ -140,10 +140,12 @@ pub async fn live_pass(
     let view = tokio::time::timeout_at(deadline, list_live(client, config, fleet, tracker, &mut report))
         .await
         .map_err(|_| timed_out(config))??;
-    let polled = match tokio::time::timeout_at(deadline, poll_events(client, store, config, fleet, &mut report)).await {
-        Ok(result) => result,
-        Err(_) => Err(timed_out(config)),
-    };
+    let polled =
+        match tokio::time::timeout_at(deadline, poll_events(client, store, config, fleet, &mut report)).await
+        {
+            Ok(result) => result,
+            Err(_) => Err(timed_out(config)),
+        };
 
     // Everything the pass must read has been read: from here on it only adds.
     let now = store.now_ms();

@@ -98,7 +98,8 @@ impl EventPoll {
     /// Whether an event this poll read is new: not read by a complete poll before, nor earlier in
     /// this one. An event older than the window was settled by an earlier poll.
     pub fn accept(&mut self, cursor: &EventCursor, event_id: &str, event_ms: i64) -> bool {
-        if event_ms < self.from_ms || cursor.seen.contains_key(event_id) || self.fresh.contains_key(event_id) {
+        if event_ms < self.from_ms || cursor.seen.contains_key(event_id) || self.fresh.contains_key(event_id)
+        {
             return false;
         }
         self.fresh.insert(event_id.to_string(), event_ms);
@@ -677,14 +678,24 @@ mod tests {
         for order in [both, [both[1], both[0]]] {
             let mut cursor = EventCursor::starting_at(start);
             let (from, to, new) = poll(&mut cursor, start + 8 * MIN, &order);
-            assert_eq!((from, to), (start - EVENT_OVERLAP_MS, start + 8 * MIN + EVENT_OVERLAP_MS));
+            assert_eq!(
+                (from, to),
+                (start - EVENT_OVERLAP_MS, start + 8 * MIN + EVENT_OVERLAP_MS)
+            );
             assert_eq!(new.len(), 2, "{order:?}");
-            assert_eq!(cursor.high_water_ms, start + 8 * MIN, "the window's end, once complete");
+            assert_eq!(
+                cursor.high_water_ms,
+                start + 8 * MIN,
+                "the window's end, once complete"
+            );
             // The next poll overlaps the last five minutes: "late" comes back and is not new.
             let (from, _, new) = poll(&mut cursor, start + 9 * MIN, &[("late", start + 7 * MIN)]);
             assert_eq!(from, start + 3 * MIN);
             assert!(new.is_empty());
-            assert!(!cursor.seen.contains_key("early"), "out of every later window: forgotten");
+            assert!(
+                !cursor.seen.contains_key("early"),
+                "out of every later window: forgotten"
+            );
         }
     }
 
@@ -772,7 +783,11 @@ mod tests {
     fn a_restored_tracker_counts_what_left_active_during_the_downtime() {
         let active = BTreeMap::from([("l".to_string(), vec![session_key("a"), session_key("b")])]);
         let mut tracker = LiveTracker::restore(&active);
-        let ended = pass(&mut tracker, &[("b", "l", Some("i-0000000000000000b")), ("c", "l", None)], 0);
+        let ended = pass(
+            &mut tracker,
+            &[("b", "l", Some("i-0000000000000000b")), ("c", "l", None)],
+            0,
+        );
         assert_eq!(ended, BTreeMap::from([("l".to_string(), 1)]), "a left while down");
         assert_eq!(
             tracker.active_keys(),

@@ -32,9 +32,9 @@ pub mod wire;
 pub use accounts::{AccountSpec, RoleSpec};
 pub use limits::AWS_RATE_LIMITS;
 pub use placements::{EventsDelivery, MatchmakingSpec, QueueSpec};
-pub use scenario::{CapacitySpec, Faults, FleetSpec, Scenario};
+pub use scenario::{CapacitySpec, EventsOrder, Faults, FleetSpec, Scenario};
 pub use server::serve;
-pub use transport::InProcess;
+pub use transport::{InProcess, IN_PROCESS_URL};
 
 use rng::Rng;
 use state::World;
@@ -43,8 +43,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 // tokio's clock (the system's, unless a test runtime paused it), so that a paused test runtime
 // moves the simulator's wall-clock mode, rate limits and SQS timeouts with its own timers.
-use tokio::time::Instant;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 /// How simulated time moves.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,7 +1,7 @@
 //! The GameLift operations the simulator answers, with the validation and errors of the real API.
 
-use super::state::{Event, Fleet, Session, Status, World};
 use super::scenario::EventsOrder;
+use super::state::{Event, Fleet, Session, Status, World};
 use super::wire::{map, Doc, Input};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};

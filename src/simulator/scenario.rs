@@ -499,6 +499,10 @@ pub struct Faults {
     /// [`FAILURE_CODES`]. The other operations keep answering.
     #[serde(default, deserialize_with = "failing_operations")]
     pub failing_operations: BTreeMap<String, String>,
+    /// Fraction of SQS DeleteMessageBatch entries refused (in `Failed`, code InternalError):
+    /// their messages stay in flight and come back after their visibility timeout.
+    #[serde(default, deserialize_with = "ratio")]
+    pub sqs_delete_failure_ratio: f64,
 }
 
 impl Default for Faults {
@@ -514,6 +518,7 @@ impl Default for Faults {
             reject_credentials: false,
             failing_fleets: Vec::new(),
             failing_operations: BTreeMap::new(),
+            sqs_delete_failure_ratio: 0.0,
         }
     }
 }

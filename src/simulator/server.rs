@@ -10,8 +10,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::future::Future;
-use tokio::time::Instant;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 const CBOR_PREFIX: &str = "/service/GameLift/operation/";
 const MAX_BODY: usize = 1 << 20;

@@ -28,8 +28,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// The protocol name in the request log.
 pub const PROTOCOL: &str = "aws-json-1.0";
@@ -636,7 +636,8 @@ impl Simulator {
             .map(str::to_string)
             .or_else(|| inner.sqs.listen_url.clone())
             .unwrap_or_default();
-        let sqs = &mut inner.sqs;
+        let delete_failure_ratio = inner.faults.sqs_delete_failure_ratio;
+        let super::Inner { sqs, fault_rng, .. } = &mut *inner;
         let find = |sqs: &Sqs, url: &str| -> Result<(String, String), SqsError> {
             let key = parse_queue_url(url)?;
             if sqs.queues.contains_key(&key) {
@@ -840,6 +841,11 @@ impl Simulator {
                 for entry in &entries {
                     let entry = Members(entry);
                     let id = entry.required("Id")?.to_string();
+                    // An injected failure: the entry is refused and its message stays in flight.
+                    if fault_rng.chance(delete_failure_ratio) {
+                        failed.push(json!({"Id": id, "SenderFault": false, "Code": "InternalError", "Message": "The entry could not be deleted (injected)."}));
+                        continue;
+                    }
                     match entry.required("ReceiptHandle").and_then(|h| delete(sqs, &key, h)) {
                         Ok(()) => successful.push(json!({ "Id": id })),
                         Err(e) => failed.push(json!({"Id": id, "SenderFault": true, "Code": e.query_code, "Message": e.message})),

@@ -7,15 +7,18 @@
 
 use super::Simulator;
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+
+/// The endpoint of an in-process simulator: never dialed, only named.
+pub const IN_PROCESS_URL: &str = "http://simulator.in-process";
 
 /// An SDK HTTP client whose every request the simulator answers in-process.
 #[derive(Clone)]
@@ -30,8 +33,16 @@ impl std::fmt::Debug for InProcess {
 }
 
 impl Simulator {
-    /// An SDK HTTP client that reaches this simulator without a socket (see [`InProcess`]).
+    /// An SDK HTTP client that reaches this simulator without a socket (see [`InProcess`]). A
+    /// simulator that does not serve on a socket hands out its SQS queue URLs under
+    /// [`IN_PROCESS_URL`], the endpoint to give the clients.
     pub fn in_process_client(&self) -> SharedHttpClient {
+        let mut inner = self.lock();
+        inner
+            .sqs
+            .listen_url
+            .get_or_insert_with(|| IN_PROCESS_URL.to_string());
+        drop(inner);
         SharedHttpClient::new(InProcess {
             simulator: self.clone(),
         })
@@ -54,7 +65,13 @@ impl HttpConnector for InProcess {
             for (name, value) in request.headers().iter() {
                 builder = builder.header(name, value);
             }
-            let body = Bytes::copy_from_slice(request.body().bytes().unwrap_or_default());
+            // Read as a socket would, so that the SDK's throughput watch sees the upload done.
+            let body = request
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ConnectorError::io(e))?
+                .to_bytes();
             let request = builder
                 .body(Full::new(body))
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
@@ -68,8 +85,8 @@ impl HttpConnector for InProcess {
                 .await
                 .map_err(|e| ConnectorError::other(e.into(), None))?
                 .to_bytes();
-            let status =
-                StatusCode::try_from(parts.status.as_u16()).map_err(|e| ConnectorError::other(e.into(), None))?;
+            let status = StatusCode::try_from(parts.status.as_u16())
+                .map_err(|e| ConnectorError::other(e.into(), None))?;
             let mut response = Response::new(status, SdkBody::from(bytes));
             for (name, value) in &parts.headers {
                 if let Ok(value) = value.to_str() {

@@ -25,3 +25,4 @@ mod simulator_events;
 mod soak;
 mod support;
 mod sweep_engine;
+mod timeline;

@@ -873,7 +873,9 @@ async fn the_state_file_carries_interruptions_and_events_across_a_restart() {
         })
         .await;
     assert!(
-        first.log().contains("no state file yet; each fleet counts from its first sighting"),
+        first
+            .log()
+            .contains("no state file yet; each fleet counts from its first sighting"),
         "{}",
         first.log()
     );
