@@ -320,6 +320,10 @@ const RECOVERY_PER_SECOND: f64 = 0.05;
 
 #[derive(Debug)]
 struct State {
+    /// Bumped by every reconfiguration: slots handed out before it are not used.
+    generation: u64,
+    /// The latest slot handed out (it may be in the future).
+    last_slot: Option<Instant>,
     configured: f64,
     history_share: f64,
     rate: f64,
@@ -345,6 +349,8 @@ impl RequestBudget {
         }
         RequestBudget {
             state: Mutex::new(State {
+                generation: 0,
+                last_slot: None,
                 configured: rate,
                 history_share,
                 rate,
@@ -375,9 +381,22 @@ impl RequestBudget {
     /// out stay, so that calls in flight and new ones never burst past either rate.
     pub fn reconfigure(&self, rate: f64, history_share: f64) {
         let mut state = self.lock();
+        if state.configured == rate && state.history_share == history_share {
+            return;
+        }
         state.configured = rate;
         state.history_share = history_share;
         state.rate = rate;
+        // Every call waiting queues again, the first one a whole new interval after the last
+        // slot handed out.
+        state.generation += 1;
+        let now = Instant::now();
+        let after = state
+            .last_slot
+            .map_or(now, |last| last + Duration::from_secs_f64(SLACK / rate))
+            .max(now);
+        state.next_slot = after;
+        state.next_history_slot = after;
         if let Some(gauges) = &self.gauges {
             gauges.current.set(rate);
             gauges.configured.set(rate);
@@ -394,23 +413,35 @@ impl RequestBudget {
     }
 
     async fn wait_for_slot(&self, lane: Lane) {
-        if lane == Lane::History {
+        // A slot handed out before a reconfiguration is not used: the call queues again under
+        // the rate in force (so a lower rate holds from the moment it is configured).
+        loop {
+            let generation = self.lock().generation;
+            if lane == Lane::History {
+                let slot = {
+                    let mut state = self.lock();
+                    let slot = state.next_history_slot.max(Instant::now());
+                    state.next_history_slot =
+                        slot + Duration::from_secs_f64(SLACK / (state.rate * state.history_share));
+                    slot
+                };
+                sleep_until(slot).await;
+                if self.lock().generation != generation {
+                    continue;
+                }
+            }
             let slot = {
                 let mut state = self.lock();
-                let slot = state.next_history_slot.max(Instant::now());
-                state.next_history_slot =
-                    slot + Duration::from_secs_f64(SLACK / (state.rate * state.history_share));
+                let slot = state.next_slot.max(Instant::now());
+                state.next_slot = slot + Duration::from_secs_f64(SLACK / state.rate);
+                state.last_slot = Some(state.last_slot.map_or(slot, |last| last.max(slot)));
                 slot
             };
             sleep_until(slot).await;
+            if self.lock().generation == generation {
+                return;
+            }
         }
-        let slot = {
-            let mut state = self.lock();
-            let slot = state.next_slot.max(Instant::now());
-            state.next_slot = slot + Duration::from_secs_f64(SLACK / state.rate);
-            slot
-        };
-        sleep_until(slot).await;
     }
 
     /// The service said `ThrottlingException`: the account's quota is exhausted right now.

@@ -491,13 +491,17 @@ impl Exporter {
             .into_iter()
             .map(|(key, worker)| (key, self.start_worker(worker)))
             .collect();
+        // A reload that came before this loop subscribed is applied first.
+        let mut first = true;
         loop {
-            let changed = tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => false,
-                changed = changes.changed() => changed.is_ok(),
-            };
-            if !changed {
-                break;
+            if !std::mem::take(&mut first) {
+                let changed = tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => false,
+                    changed = changes.changed() => changed.is_ok(),
+                };
+                if !changed {
+                    break;
+                }
             }
             let config = changes.borrow_and_update().clone();
             let clients = match self.build_clients(&mut engine, &config).await {

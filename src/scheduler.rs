@@ -696,8 +696,15 @@ impl RegionWorker {
     ) -> RegionWorker {
         let mut next_summary = Instant::now() + config.borrow().sweep.interval;
         let mut clients_open = true;
+        // A new config is applied at the top of the loop, whichever branch woke it: one that
+        // arrives while another branch runs is seen there (and never swallowed).
+        let mut config_changed = false;
         loop {
+            config_changed |= config.has_changed().unwrap_or(false);
             let current = config.borrow_and_update().clone();
+            if std::mem::take(&mut config_changed) {
+                self.reconfigure(&current, &ctx);
+            }
             self.start_due(&current, &ctx);
             let wake = self.next_wake(&current).min(next_summary);
             tokio::select! {
@@ -706,8 +713,7 @@ impl RegionWorker {
                     if changed.is_err() {
                         break;
                     }
-                    let current = config.borrow().clone();
-                    self.reconfigure(&current, &ctx);
+                    config_changed = true;
                 }
                 changed = clients.changed(), if clients_open => match changed {
                     Ok(()) => {

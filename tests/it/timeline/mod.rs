@@ -100,3 +100,130 @@ fn seeded_timelines_keep_every_invariant() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Runs a timeline written by hand (each names a defect of issue 18 that it caught), in every
+/// events paging order.
+fn case(name: &str, steps: Vec<plan::Step>) {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+    for (i, order) in ["newest_first", "oldest_first", "shuffled"]
+        .into_iter()
+        .enumerate()
+    {
+        let timeline = plan::Timeline {
+            seed: 1_000_000 + i as u64,
+            events_order: order,
+            with_sqs: false,
+            steps: steps.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let result = runtime.block_on(async { run::Driver::new(timeline.clone()).await.run().await });
+        if let Err((step, failure)) = result {
+            panic!("{name}:\n{timeline}broke at step {step}: {failure}");
+        }
+    }
+}
+
+fn minutes(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(60 * n)
+}
+
+#[test]
+fn two_interruptions_seven_minutes_apart_during_an_outage_are_both_counted() {
+    use plan::Step::*;
+    case(
+        "outage",
+        vec![
+            Run(minutes(3)),
+            Settle,
+            Stop { keep_state: true },
+            Run(minutes(1)),
+            Interrupt {
+                fleet: 1,
+                location: 0,
+                instances: 1,
+            },
+            Run(minutes(7)),
+            Interrupt {
+                fleet: 1,
+                location: 0,
+                instances: 1,
+            },
+            Run(std::time::Duration::from_secs(10)),
+            Start,
+            Run(minutes(2)),
+            Settle,
+        ],
+    );
+}
+
+#[test]
+fn a_fleet_let_in_by_a_reload_counts_nothing_from_before() {
+    use plan::Step::*;
+    case(
+        "excluded then included",
+        vec![
+            Run(minutes(2)),
+            Exclude(1),
+            Run(minutes(1)),
+            Interrupt {
+                fleet: 1,
+                location: 0,
+                instances: 2,
+            },
+            Crash {
+                fleet: 1,
+                count: Some(3),
+            },
+            Run(minutes(2)),
+            Include(1),
+            Run(minutes(3)),
+            Settle,
+            // And a Region that comes back, likewise.
+            RegionOut,
+            Run(minutes(1)),
+            Interrupt {
+                fleet: 3,
+                location: 0,
+                instances: 1,
+            },
+            Run(minutes(1)),
+            RegionIn,
+            Run(minutes(2)),
+            Settle,
+        ],
+    );
+}
+
+#[test]
+fn a_reload_of_the_aws_settings_keeps_every_tracker() {
+    use plan::Step::*;
+    case(
+        "reloads while passes wait for their budgets",
+        vec![
+            Stretch(true),
+            Run(minutes(10)),
+            Settle,
+            Run(minutes(3)),
+            Stretch(false),
+            Run(std::time::Duration::from_secs(30)),
+            Stretch(true),
+            Run(minutes(5)),
+            Interrupt {
+                fleet: 0,
+                location: 1,
+                instances: 1,
+            },
+            Run(minutes(2)),
+            Settle,
+        ],
+    );
+}

@@ -128,6 +128,11 @@ pub enum Step {
         keep_state: bool,
         down: Duration,
     },
+    /// The same in parts, so that things can happen while it is down.
+    Stop {
+        keep_state: bool,
+    },
+    Start,
     /// Reloads that change what is watched.
     Exclude(usize),
     Include(usize),
@@ -178,6 +183,12 @@ impl fmt::Display for Step {
                 if *keep_state { "with" } else { "WITHOUT" },
                 down.as_secs() / 60
             ),
+            Step::Stop { keep_state } => write!(
+                f,
+                "stop {} the state file",
+                if *keep_state { "keeping" } else { "DELETING" }
+            ),
+            Step::Start => write!(f, "start"),
             Step::Exclude(i) => write!(f, "reload: exclude {}", name(i)),
             Step::Include(i) => write!(f, "reload: include {}", name(i)),
             Step::RegionOut => write!(f, "reload: eu-west-1 removed"),
@@ -281,7 +292,7 @@ pub fn generate(seed: u64) -> Timeline {
                 faults = false;
                 Step::ClearFaults
             }
-            37..=46 => {
+            37..=41 => {
                 let downtimes = [
                     Duration::ZERO,
                     Duration::from_secs(7 * 60),
@@ -292,6 +303,32 @@ pub fn generate(seed: u64) -> Timeline {
                     keep_state: with_sqs || rng.chance(0.7),
                     down: *rng.pick(&downtimes),
                 }
+            }
+            // Down while spot capacity is reclaimed (twice, seven minutes apart) and a process
+            // crashes.
+            42..=46 => {
+                let fleet = *rng.pick(&spot);
+                steps.push(Step::Stop {
+                    keep_state: with_sqs || rng.chance(0.7),
+                });
+                steps.push(Step::Run(rng.minutes(0, 10)));
+                steps.push(Step::Interrupt {
+                    fleet,
+                    location: 0,
+                    instances: 1,
+                });
+                steps.push(Step::Run(Duration::from_secs(7 * 60)));
+                steps.push(Step::Crash {
+                    fleet: *rng.pick(&[0usize, 1, 2, 3]),
+                    count: None,
+                });
+                steps.push(Step::Interrupt {
+                    fleet,
+                    location: 0,
+                    instances: 1,
+                });
+                steps.push(Step::Run(rng.minutes(0, 60)));
+                Step::Start
             }
             47..=54 => {
                 let fleet = *rng.pick(&[0usize, 1, 2, 3]);

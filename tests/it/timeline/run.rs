@@ -116,11 +116,15 @@ impl Driver {
         // simulated hour holds hundreds of saves.
         let shm = std::path::Path::new("/dev/shm");
         let dir = if shm.is_dir() {
+            // Unique per driver: hand-written cases run side by side with the same seeds.
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let dir = shm.join(format!(
-                "gamelift-exporter-timeline-{}-{}",
+                "gamelift-exporter-timeline-{}-{}-{n}",
                 std::process::id(),
                 timeline.seed
             ));
+            let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             dir
         } else {
@@ -454,6 +458,17 @@ impl Driver {
                 self.update_watches();
                 self.start().await;
             }
+            Step::Stop { keep_state } => {
+                if self.running.is_some() {
+                    self.stop(*keep_state).await?;
+                }
+            }
+            Step::Start => {
+                if self.running.is_none() {
+                    self.update_watches();
+                    self.start().await;
+                }
+            }
             Step::Exclude(fleet) => {
                 self.excluded[*fleet] = true;
                 self.reload().await?;
@@ -627,8 +642,13 @@ impl Driver {
                 .as_ref()
                 .map_or(0, |before| before.difference(&active_now).count()) as f64;
             if !(least <= ended && ended <= most) {
+                let statuses: BTreeMap<&str, usize> = mine.iter().fold(BTreeMap::new(), |mut m, s| {
+                    *m.entry(s.status).or_default() += 1;
+                    m
+                });
                 return Err(format!(
-                    "{name}: {ended} sessions counted as having left ACTIVE, expected between {least} and {most}"
+                    "{name}: {ended} sessions counted as having left ACTIVE ({:?}), expected between {least} and {most}; sessions by status now {statuses:?}",
+                    add(&counted.ended, &watch.before.ended)
                 ));
             }
             if let Some(watch) = self.watches[fleet].as_mut() {
