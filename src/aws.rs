@@ -884,6 +884,17 @@ mod tests {
     }
 
     #[test]
+    fn a_token_handed_out_twice_stops_the_pagination() {
+        assert_eq!(next_page(&None, Some("t1")), Ok(Some("t1".to_string())));
+        assert_eq!(
+            next_page(&Some("t1".into()), Some("t2")),
+            Ok(Some("t2".to_string()))
+        );
+        assert_eq!(next_page(&Some("t2".into()), None), Ok(None));
+        assert_eq!(next_page(&Some("t2".into()), Some("t2")), Err(RepeatedToken));
+    }
+
+    #[test]
     fn backoff_is_jittered_below_a_doubling_capped_ceiling() {
         for attempt in 1..=12u32 {
             let ceiling = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_CAP);

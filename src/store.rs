@@ -1334,6 +1334,22 @@ mod tests {
     }
 
     #[test]
+    fn staleness_follows_the_interval_the_region_keeps() {
+        let (store, clock) = store_at_t0();
+        store.set_stale_after(3_000);
+        store.set_fleets("default", "us-west-2", &[fleet("fleet-a", &["us-west-2"])]);
+        store.apply_live("fleet-a", LiveOutcome::default());
+        let up =
+            |store: &Store| scrape(store).contains("gamelift_exporter_fleet_up{fleet_id=\"fleet-a\"} 1\n");
+        // Budgets stretched the interval to 4 s: stale only after twice that, not after 3 s.
+        store.set_interval("default", "us-west-2", 4_000);
+        clock.advance(5_000);
+        assert!(up(&store), "5 s after a pass that comes every 4 s");
+        clock.advance(3_001);
+        assert!(!up(&store), "two kept intervals without a pass");
+    }
+
+    #[test]
     fn restored_fleets_that_left_the_watch_are_forgotten() {
         let (store, _, _) = rendered_store();
         store.set_fleets(

@@ -738,6 +738,28 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_outlives_three_stretched_intervals() {
+        // Budgets stretched the live interval to 20 minutes: the window follows it (an hour),
+        // so the notice read while the sessions were ACTIVE still selects them 20 minutes later
+        // (a window from the configured 60 s, ten minutes, forgot it).
+        let window =
+            crate::sweep::interruption_window(std::time::Duration::from_secs(1200)).as_millis() as i64;
+        assert_eq!(window, 3_600_000);
+        let mut tracker = LiveTracker::default();
+        tracker.begin_pass(true);
+        tracker.see("a", "l", Some("i-0000000000000000a"), true);
+        tracker.commit(0, window);
+        tracker.note_interruptions([], 0, window);
+        tracker.begin_pass(true);
+        tracker.see("a", "l", Some("i-0000000000000000a"), true);
+        tracker.commit(1_200_000, window);
+        tracker.note_interruptions(["i-0000000000000000a"], 1_200_000, window);
+        tracker.begin_pass(true);
+        tracker.commit(2_400_000, window);
+        assert_eq!(tracker.candidates(100, |_| false).len(), 1);
+    }
+
+    #[test]
     fn instance_ids_are_told_from_other_compute_names() {
         assert!(is_instance_id("i-0123456789abcdef0"));
         assert!(is_instance_id("i-12345678"));

@@ -224,6 +224,9 @@ async fn two_accounts_in_two_regions_each_and_a_role_that_cannot_be_assumed() {
         report.fleets_ok, 8,
         "four fleets in each of the two working accounts"
     );
+    // The account whose role cannot be assumed has its reason published; it does not hold the
+    // exporter (and the others' series) unready.
+    assert_eq!(h.get("/-/ready").await.0, 200, "ready with one account down");
     let (_, metrics) = h.scrape_settled().await;
 
     // Every session number is exact, for both accounts' fleets.

@@ -75,6 +75,8 @@ fn bad_configs_name_file_line_and_field() {
         ("events_unknown_account", "6:1: field `events.account`: no [[accounts]] entry is named \"staging\""),
         ("bad_queue_url", "2:17: field `events.sqs_queue_url`: invalid queue URL \"https://sqs.us-west-2.amazonaws.com/q\": expected https://sqs.<region>.amazonaws.com/<account id>/<queue name>"),
         ("long_wait_time", "3:13: field `events.wait_time`: invalid wait time \"30s\": SQS long polling waits 0s to 20s"),
+        ("stale_after_below_two_intervals", "3:1: field `sweep.stale_after`: stale_after 15m is less than twice sweep.interval (10m): every fleet would turn stale between two live passes; expected at least 20m"),
+        ("one_aws_account_twice", "10:1: field `accounts[1]`: accounts \"prod-a\" and \"prod-b\" are both AWS account 210987654321 in Region us-west-2: each would spend the account's quota share; expected one entry per AWS account and Region (its fleets filter can select both sets of fleets)"),
     ];
     for (name, message) in cases {
         let file = format!("tests/fixtures/configs/{name}.toml");

@@ -554,3 +554,57 @@ async fn a_redelivery_after_a_restart_is_not_counted_twice() {
         "the redelivered messages were deleted"
     );
 }
+
+#[tokio::test]
+async fn every_queue_series_exists_at_zero_from_discovery() {
+    // A queue whose one destination fleet runs in two locations, and no placement yet.
+    let world = r#"
+seed = 7
+events_queue = "gamelift-events"
+[[fleet]]
+id = "fleet-9e000000-0000-4000-8000-000000000001"
+name = "arena"
+type = "SPOT"
+home_region = "us-west-2"
+locations = ["us-east-1"]
+[fleet.sessions]
+active = 3
+[[queue]]
+name = "arena-queue"
+destinations = ["fleet-9e000000-0000-4000-8000-000000000001"]
+placements_per_tick = 0.0
+"#;
+    let h = Harness::start(world, |c| {
+        c.aws.regions = vec!["us-west-2".into()];
+    })
+    .await;
+    let url = h.sim.queue_url("gamelift-events").unwrap();
+    h.write_config(events_config(&url, None));
+    h.exporter.reload_from_file().await.unwrap();
+    h.exporter.sweep_once().await;
+    let (_, metrics) = h.scrape().await;
+    let placed: BTreeMap<String, f64> = only(&metrics, &["gamelift_placed_player_sessions_total"]);
+    let expected: BTreeMap<String, f64> = ["us-east-1", "us-west-2"]
+        .iter()
+        .map(|region| {
+            (
+                series(
+                    "gamelift_placed_player_sessions_total",
+                    &[("queue", "arena-queue"), ("region", region)],
+                ),
+                0.0,
+            )
+        })
+        .collect();
+    assert_metrics_eq(&placed, &expected, "placed player sessions, from discovery");
+    for outcome in ["fulfilled", "failed", "timed_out", "cancelled"] {
+        assert_eq!(
+            metrics.get(&series(
+                "gamelift_placements_total",
+                &[("outcome", outcome), ("queue", "arena-queue")]
+            )),
+            Some(&0.0),
+            "{outcome}"
+        );
+    }
+}

@@ -1017,3 +1017,63 @@ async fn an_unwritable_state_file_is_reported_and_counting_goes_on() {
     assert!(log.contains("Not a directory"), "{log}");
     assert_eq!(exporter.stop(), Some(0));
 }
+
+#[tokio::test]
+async fn a_failing_events_poll_fails_no_live_pass_and_its_window_is_read_again() {
+    let h = Harness::start(&churning_world(0.0), |c| c.sweep.history_interval = secs(3600)).await;
+    h.exporter.sweep_once().await;
+    h.scrape_settled().await;
+    // One IAM action missing: DescribeFleetEvents is refused, everything else answers.
+    let mut faults = Faults::none();
+    faults
+        .failing_operations
+        .insert("DescribeFleetEvents".into(), "AccessDeniedException".into());
+    h.sim.set_faults(faults);
+    h.sim.advance(TICK);
+    h.sim
+        .emit_event(SPOT, "SERVER_PROCESS_CRASHED", None, Some(2))
+        .unwrap();
+    let report = h.exporter.sweep_once().await;
+    assert_eq!(report.fleets_failed, 0, "the session listings succeeded");
+    let (_, metrics) = h.scrape_settled().await;
+    // The live numbers (TERMINATED and ERROR are the full pass's, hourly here).
+    let live = |m: &BTreeMap<String, f64>| -> BTreeMap<String, f64> {
+        only(m, &support::SESSION_METRICS)
+            .into_iter()
+            .filter(|(k, _)| {
+                !k.contains("status=\"TERMINATED\"")
+                    && !k.contains("status=\"ERROR\"")
+                    && !k.contains("last_interruption")
+            })
+            .collect()
+    };
+    assert_metrics_eq(
+        &live(&metrics),
+        &live(&h.truth()),
+        "sessions published while the events poll fails",
+    );
+    let events_up = |m: &BTreeMap<String, f64>, fleet: &str| {
+        m.get(&series(
+            "gamelift_exporter_fleet_events_up",
+            &[("fleet_id", fleet)],
+        ))
+        .copied()
+    };
+    for fleet in [SPOT, ONDEMAND] {
+        assert_eq!(up(&metrics, fleet), Some(1.0), "{fleet} stays up");
+        assert_eq!(
+            events_up(&metrics, fleet),
+            Some(0.0),
+            "{fleet}'s events are failing"
+        );
+    }
+    assert_eq!(event_count(&metrics, SPOT, "SERVER_PROCESS_CRASHED"), Some(0.0));
+    // Allowed again: the next poll reads the same window, and the crash counts once.
+    h.sim.set_faults(Faults::none());
+    h.sim.advance(TICK);
+    h.exporter.sweep_once().await;
+    h.exporter.sweep_once().await;
+    let (_, metrics) = h.scrape_settled().await;
+    assert_eq!(events_up(&metrics, SPOT), Some(1.0));
+    assert_eq!(event_count(&metrics, SPOT, "SERVER_PROCESS_CRASHED"), Some(2.0));
+}

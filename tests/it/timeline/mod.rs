@@ -104,20 +104,21 @@ fn seeded_timelines_keep_every_invariant() {
 /// Runs a timeline written by hand (each names a defect of issue 18 that it caught), in every
 /// events paging order.
 fn case(name: &str, steps: Vec<plan::Step>) {
+    case_in(name, &["newest_first", "oldest_first", "shuffled"], false, steps);
+}
+
+fn case_in(name: &str, orders: &[&'static str], with_sqs: bool, steps: Vec<plan::Step>) {
     if let Ok(filter) = std::env::var("RUST_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .with_test_writer()
             .try_init();
     }
-    for (i, order) in ["newest_first", "oldest_first", "shuffled"]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, order) in orders.iter().enumerate() {
         let timeline = plan::Timeline {
             seed: 1_000_000 + i as u64,
             events_order: order,
-            with_sqs: false,
+            with_sqs,
             steps: steps.clone(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -223,6 +224,33 @@ fn a_reload_of_the_aws_settings_keeps_every_tracker() {
                 instances: 1,
             },
             Run(minutes(2)),
+            Settle,
+        ],
+    );
+}
+
+#[test]
+fn a_message_whose_delete_keeps_failing_is_never_counted_twice() {
+    use plan::Step::*;
+    // Every delete fails for seven hours, past the six-hour dedup window: the ids of undeleted
+    // messages are remembered until their delete succeeds, so the redeliveries count as
+    // duplicates the whole time; a restart in the middle keeps them.
+    case_in(
+        "failing deletes",
+        &["newest_first"],
+        true,
+        vec![
+            Run(minutes(2)),
+            Faults(plan::Fault::AllDeletesFail),
+            Placements { fresh: 20, again: 2 },
+            Run(minutes(200)),
+            Restart {
+                keep_state: true,
+                down: minutes(5),
+            },
+            Run(minutes(220)),
+            ClearFaults,
+            Run(minutes(5)),
             Settle,
         ],
     );

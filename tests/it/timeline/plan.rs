@@ -98,6 +98,8 @@ pub enum Fault {
     LookupsDenied,
     /// Half of the SQS delete entries fail.
     FailingDeletes,
+    /// Every SQS delete entry fails.
+    AllDeletesFail,
 }
 
 /// One step of a timeline.

@@ -444,6 +444,7 @@ impl Driver {
                         );
                     }
                     Fault::FailingDeletes => faults.sqs_delete_failure_ratio = 0.5,
+                    Fault::AllDeletesFail => faults.sqs_delete_failure_ratio = 1.0,
                 }
                 self.sim.set_faults(faults);
             }
