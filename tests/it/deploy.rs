@@ -78,7 +78,7 @@ const CONFIG_DIR: &str = "/etc/gamelift-exporter";
 const CONFIG_FILE: &str = "/etc/gamelift-exporter/gamelift-exporter.toml";
 const STATE_DIR: &str = "/var/lib/gamelift-exporter";
 const PORT: u16 = 10319;
-/// The scrape job the rules expect (GameLiftExporterAbsent).
+/// The scrape job the rules select (the mixin's default jobSelector).
 const JOB: &str = "gamelift-exporter";
 /// Kubernetes versions whose schemas the manifests must satisfy: the oldest one EKS still
 /// supports (extended support) and kubernetes-validate's newest (its default).
