@@ -213,3 +213,36 @@ fn every_knob_is_documented_in_the_readme() {
         "knobs missing from the README's table: {missing:?}"
     );
 }
+
+/// The mixin's sources are as jsonnetfmt (Debian's jsonnet package) formats them.
+#[test]
+fn mixin_sources_are_formatted() {
+    let Some(jsonnetfmt) = tool("jsonnetfmt", &["/usr/bin/jsonnetfmt"]) else {
+        return;
+    };
+    let mut files = Vec::new();
+    let mut dirs = vec![repo_path("mixin")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "libsonnet" || e == "jsonnet")
+            {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() >= 8, "{files:?}");
+    for file in files {
+        let out = run(Command::new(&jsonnetfmt).arg("--test").arg(&file));
+        assert!(
+            out.status.success(),
+            "{} is not formatted: jsonnetfmt -i {}",
+            file.display(),
+            file.display()
+        );
+    }
+}
