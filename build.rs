@@ -1,4 +1,6 @@
-//! Records the git revision and rustc version for `gamelift_exporter_build_info`.
+//! Records the git revision and rustc version for `gamelift_exporter_build_info` and
+//! `--version`.
+use std::path::Path;
 use std::process::Command;
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
@@ -16,6 +18,17 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=GAMELIFT_EXPORTER_REVISION={revision}");
     println!("cargo:rustc-env=GAMELIFT_EXPORTER_RUSTC_VERSION={rust_version}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
+    // Run again when HEAD moves: HEAD itself (a branch switch or a detached checkout) and the
+    // branch refs (a commit). `git rev-parse --git-path` finds them in a linked worktree too,
+    // where `.git` is a file. Paths that do not exist are not named: cargo would rerun the
+    // script on every build. Outside a git checkout (a crate tarball) nothing is named, and cargo
+    // reruns it when any file of the package changes.
+    println!("cargo:rerun-if-changed=build.rs");
+    for name in ["HEAD", "refs/heads", "packed-refs"] {
+        if let Some(path) = output("git", &["rev-parse", "--git-path", name]) {
+            if Path::new(&path).exists() {
+                println!("cargo:rerun-if-changed={path}");
+            }
+        }
+    }
 }

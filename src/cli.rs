@@ -5,9 +5,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// `--version`: the crate version, the git revision it was built from (`unknown` outside a git
+/// checkout) and the compiler, as `gamelift_exporter_build_info` reports them.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision ",
+    env!("GAMELIFT_EXPORTER_REVISION"),
+    ", rustc ",
+    env!("GAMELIFT_EXPORTER_RUSTC_VERSION"),
+    ")"
+);
+
 /// Amazon GameLift game sessions as Prometheus metrics.
 #[derive(Debug, Parser)]
-#[command(name = "gamelift-exporter", version, about, long_about = None)]
+#[command(name = "gamelift-exporter", version = VERSION, about, long_about = None)]
 pub struct Args {
     /// TOML config file (see config/gamelift-exporter.toml). Without it, defaults apply and
     /// credentials and Region come from the standard AWS chain.
@@ -32,12 +43,26 @@ pub struct Args {
     #[arg(long)]
     pub demo: bool,
 
-    /// Log level or tracing filter directive (error, warn, info, debug, trace).
-    #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
+    /// Log level or tracing filter directive (error, warn, info, debug, trace). `--log-level`
+    /// is an alias.
+    #[arg(
+        long = "log.level",
+        visible_alias = "log-level",
+        value_name = "LEVEL",
+        default_value = "info",
+        global = true
+    )]
     pub log_level: String,
 
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    /// Log format: text, or json (one flat JSON object per line: ts, level, msg, target and the
+    /// event's fields). `--log-format` is an alias.
+    #[arg(
+        long = "log.format",
+        visible_alias = "log-format",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]

@@ -28,7 +28,9 @@
 //! - [`statefile`]: `state.path`, what survives a restart.
 //! - [`exporter`]: the config in force, reloads, and the workers tied together.
 //! - [`http`]: `/metrics`, `/`, `/-/healthy`, `/-/ready`, `/-/reload` on hyper.
-//! - [`web`]: TLS and basic auth from an exporter-toolkit web-config file.
+//! - [`web`]: TLS (and client certificates) and basic auth from an exporter-toolkit web-config
+//!   file.
+//! - [`logging`]: the flat JSON lines of `--log.format=json`.
 //! - [`simulator`]: a wire-faithful GameLift stand-in for tests, demo and benchmarks.
 //! - [`demo`]: `--demo`, the exporter on a built-in simulated world.
 #![forbid(unsafe_code)]
@@ -46,6 +48,7 @@ pub mod duration;
 pub mod events;
 pub mod exporter;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod quota;
 pub mod scheduler;

@@ -95,18 +95,21 @@ fn main() -> ExitCode {
 
 fn init_logging(args: &Args) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
-        .map_err(|e| format!("invalid --log-level {:?}: {e}", args.log_level))?;
+        .map_err(|e| format!("invalid --log.level {:?}: {e}", args.log_level))?;
     // Colour only for a person at a terminal: a file or the journal gets plain text, and
     // NO_COLOR (https://no-color.org) is honoured.
     let colour =
         std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(colour).init(),
+        // One flat object per line: ts, level, msg, target, the event's fields (no colour).
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .event_format(gamelift_exporter::logging::FlatJson)
+            .init(),
     }
     Ok(())
 }

@@ -5,6 +5,9 @@
 //! tls_server_config:
 //!   cert_file: /etc/gamelift-exporter/tls.crt
 //!   key_file: /etc/gamelift-exporter/tls.key
+//!   # Mutual TLS: only clients with a certificate signed by this CA are served.
+//!   client_auth_type: RequireAndVerifyClientCert
+//!   client_ca_file: /etc/gamelift-exporter/clients-ca.crt
 //! basic_auth_users:
 //!   prometheus: $2y$10$...   # bcrypt hash, e.g. from `htpasswd -nBC 10 "" | tr -d ':\n'`
 //! ```
@@ -47,7 +50,44 @@ struct RawTls {
     #[serde(default)]
     client_auth_type: Option<String>,
     #[serde(default)]
+    client_ca_file: Option<PathBuf>,
+    #[serde(default)]
     min_version: Option<String>,
+}
+
+/// `tls_server_config.client_auth_type`, as exporter-toolkit maps it to Go's `tls.ClientAuthType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    /// `NoClientCert` (the default): no certificate is asked for.
+    None,
+    /// `RequestClientCert`: asked for, not required, not verified.
+    Request,
+    /// `RequireAnyClientCert` (or its old name `RequireClientCert`): required, not verified.
+    RequireAny,
+    /// `VerifyClientCertIfGiven`: not required; when given, it must chain to `client_ca_file`.
+    VerifyIfGiven,
+    /// `RequireAndVerifyClientCert`: required, and it must chain to `client_ca_file`.
+    RequireAndVerify,
+}
+
+impl ClientAuth {
+    const NAMES: &'static str = "NoClientCert, RequestClientCert, RequireAnyClientCert, \
+                                 VerifyClientCertIfGiven or RequireAndVerifyClientCert";
+
+    fn parse(name: Option<&str>) -> Option<ClientAuth> {
+        Some(match name.unwrap_or("") {
+            "" | "NoClientCert" => ClientAuth::None,
+            "RequestClientCert" => ClientAuth::Request,
+            "RequireAnyClientCert" | "RequireClientCert" => ClientAuth::RequireAny,
+            "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
+            "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
+            _ => return None,
+        })
+    }
+
+    fn verifies(self) -> bool {
+        matches!(self, ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,11 +241,36 @@ impl WebConfig {
         let tls = match raw.tls_server_config {
             None => None,
             Some(tls) => {
-                if let Some(kind) = tls.client_auth_type.as_deref().filter(|k| *k != "NoClientCert") {
+                let Some(client_auth) = ClientAuth::parse(tls.client_auth_type.as_deref()) else {
                     return Err(error(
                         "tls_server_config.client_auth_type",
-                        format!("{kind:?} is not supported: only NoClientCert"),
+                        format!(
+                            "unknown value {:?}: expected {}",
+                            tls.client_auth_type.unwrap_or_default(),
+                            ClientAuth::NAMES
+                        ),
                     ));
+                };
+                match (&tls.client_ca_file, client_auth) {
+                    (Some(_), ClientAuth::None) => {
+                        return Err(error(
+                            "tls_server_config.client_ca_file",
+                            "set, but client_auth_type is NoClientCert: no client certificate is \
+                             asked for (set client_auth_type: RequireAndVerifyClientCert)"
+                                .into(),
+                        ))
+                    }
+                    (None, auth) if auth.verifies() => {
+                        return Err(error(
+                            "tls_server_config.client_ca_file",
+                            format!(
+                                "required with client_auth_type {}: the CA that signs the \
+                                 client certificates",
+                                tls.client_auth_type.unwrap_or_default()
+                            ),
+                        ))
+                    }
+                    _ => {}
                 }
                 let versions: &[&rustls::SupportedProtocolVersion] = match tls.min_version.as_deref() {
                     None | Some("TLS12") => rustls::ALL_VERSIONS,
@@ -223,10 +288,13 @@ impl WebConfig {
                         "cert_file and key_file are both required".into(),
                     ));
                 };
+                let client_ca = tls.client_ca_file.map(|f| base.join(f));
                 Some(Arc::new(server_config(
                     &base.join(cert_file),
                     &base.join(key_file),
                     versions,
+                    client_auth,
+                    client_ca.as_deref(),
                     path,
                 )?))
             }
@@ -292,10 +360,127 @@ impl WebConfig {
     }
 }
 
+/// `RequestClientCert` and `RequireAnyClientCert`: any certificate is taken, whoever signed it
+/// (as Go's `tls.RequestClientCert` and `tls.RequireAnyClientCert` do); the client must still
+/// prove it holds the certificate's key (the handshake signature is checked).
+#[derive(Debug)]
+struct AnyClientCert {
+    mandatory: bool,
+    /// The subjects of `client_ca_file`, if any, sent as hints in the certificate request.
+    hints: Vec<rustls::DistinguishedName>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for AnyClientCert {
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &rustls_pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The client-certificate policy of `client_auth_type`, with the CAs of `client_ca_file`.
+fn client_verifier(
+    client_auth: ClientAuth,
+    client_ca: Option<&Path>,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+    web_config: &Path,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, FileError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let error = |message: String| {
+        FileError::whole_file(web_config, Some("tls_server_config.client_ca_file"), message)
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(file) = client_ca {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
+            .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| error(format!("cannot read certificates from {}: {e}", file.display())))?;
+        if certs.is_empty() {
+            return Err(error(format!("no certificate found in {}", file.display())));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| error(format!("{}: not a usable CA certificate: {e}", file.display())))?;
+        }
+    }
+    let verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> = match client_auth {
+        ClientAuth::None => rustls::server::WebPkiClientVerifier::no_client_auth(),
+        ClientAuth::Request | ClientAuth::RequireAny => Arc::new(AnyClientCert {
+            mandatory: client_auth == ClientAuth::RequireAny,
+            hints: roots.subjects(),
+            provider: provider.clone(),
+        }),
+        ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify => {
+            let builder = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            );
+            let builder = if client_auth == ClientAuth::VerifyIfGiven {
+                builder.allow_unauthenticated()
+            } else {
+                builder
+            };
+            builder
+                .build()
+                .map_err(|e| error(format!("cannot verify client certificates: {e}")))?
+        }
+    };
+    Ok(verifier)
+}
+
 fn server_config(
     cert_file: &Path,
     key_file: &Path,
     versions: &[&'static rustls::SupportedProtocolVersion],
+    client_auth: ClientAuth,
+    client_ca: Option<&Path>,
     web_config: &Path,
 ) -> Result<rustls::ServerConfig, FileError> {
     use rustls_pki_types::pem::PemObject;
@@ -321,10 +506,12 @@ fn server_config(
             format!("cannot read a private key from {}: {e}", key_file.display()),
         )
     })?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = client_verifier(client_auth, client_ca, &provider, web_config)?;
+    rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .map_err(|e| error("tls_server_config.min_version", e.to_string()))?
-        .with_no_client_auth()
+        .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)
         .map_err(|e| {
             error(

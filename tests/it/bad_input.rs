@@ -192,7 +192,7 @@ fn bad_flags_are_usage_errors() {
     let (code, _, stderr) = run(&["--log-format", "xml"]);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("invalid value 'xml' for '--log-format <LOG_FORMAT>'"),
+        stderr.contains("invalid value 'xml' for '--log.format <LOG_FORMAT>'"),
         "{stderr}"
     );
 }

@@ -7,9 +7,11 @@
 //!   under `chroot`, read-only, with a state volume and a config mounted as Kubernetes would,
 //!   and serves the demo. Needs root (mount namespaces, chroot) and buildah, apt-get, dpkg-deb,
 //!   readelf, strip, unshare, chroot.
-//! - The manifests are validated offline against Kubernetes' schemas (`kubernetes-validate`) and,
-//!   for the prometheus-operator kinds, against models generated from its CRDs
-//!   (`deploy/kubernetes/validate-crds.py`); the PrometheusRule is the rules file, which
+//! - The manifests (a kustomize base, two optional components and two overlays) are rendered
+//!   with `kubectl kustomize` and validated offline against Kubernetes' schemas
+//!   (`kubernetes-validate`) and, for the prometheus-operator kinds, against models generated from
+//!   its CRDs (`deploy/kubernetes/validate-crds.py`); a config change renames the generated
+//!   ConfigMap and so changes the pod template; the PrometheusRule is the rules file, which
 //!   promtool checks and tests; the resources agree with each other, with the image and with the
 //!   exporter's own `--check-config`.
 
@@ -21,10 +23,54 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const MANIFESTS: &str = "deploy/kubernetes";
+/// The base: everything the exporter needs, nothing that needs CRDs.
+const BASE: &str = "deploy/kubernetes/base";
+/// The config the base's configMapGenerator turns into the ConfigMap.
+const CONFIG_TOML: &str = "deploy/kubernetes/base/gamelift-exporter.toml";
 const RULES: &str = "config/prometheus/gamelift-exporter.rules.yml";
+const OPT_IN_RULES: &str = "config/prometheus/gamelift-exporter.opt-in.rules.yml";
 const RULE_TESTS: &str = "config/prometheus/gamelift-exporter.rules.test.yml";
-const PROMETHEUS_RULE: &str = "deploy/kubernetes/prometheusrule.yaml";
-const GENERATE_RULE: &str = "deploy/kubernetes/generate-prometheusrule.sh";
+const PROMETHEUS_RULE: &str = "deploy/kubernetes/components/prometheusrule/prometheusrule.yaml";
+const SERVICE_MONITOR: &str = "deploy/kubernetes/components/servicemonitor/servicemonitor.yaml";
+/// What `kubectl kustomize` renders, and the kinds each holds.
+const RENDERINGS: [(&str, &[&str]); 3] = [
+    (
+        "deploy/kubernetes",
+        &[
+            "ConfigMap",
+            "Deployment",
+            "Namespace",
+            "NetworkPolicy",
+            "Service",
+            "ServiceAccount",
+        ],
+    ),
+    (
+        "deploy/kubernetes/overlays/persistent-state",
+        &[
+            "ConfigMap",
+            "Deployment",
+            "Namespace",
+            "NetworkPolicy",
+            "PersistentVolumeClaim",
+            "Service",
+            "ServiceAccount",
+        ],
+    ),
+    (
+        "deploy/kubernetes/overlays/prometheus-operator",
+        &[
+            "ConfigMap",
+            "Deployment",
+            "Namespace",
+            "NetworkPolicy",
+            "PrometheusRule",
+            "Service",
+            "ServiceAccount",
+            "ServiceMonitor",
+        ],
+    ),
+];
 const IMAGE_CONFIG: &str = "deploy/container/gamelift-exporter.toml";
 /// The image's user and group, and where it keeps its config and state.
 const UID: u32 = 65532;
@@ -32,7 +78,7 @@ const CONFIG_DIR: &str = "/etc/gamelift-exporter";
 const CONFIG_FILE: &str = "/etc/gamelift-exporter/gamelift-exporter.toml";
 const STATE_DIR: &str = "/var/lib/gamelift-exporter";
 const PORT: u16 = 10319;
-/// The scrape job the rules expect (GameLiftExporterAbsent).
+/// The scrape job the rules select (the mixin's default jobSelector).
 const JOB: &str = "gamelift-exporter";
 /// Kubernetes versions whose schemas the manifests must satisfy: the oldest one EKS still
 /// supports (extended support) and kubernetes-validate's newest (its default).
@@ -600,9 +646,9 @@ fn check_ownership(root: &Path) {
 // The Kubernetes manifests
 // ------------------------------------------------------------------------------------------
 
-/// Every `*.yaml` of the manifests directory but the kustomization, sorted.
+/// Every `*.yaml` of the base but its kustomization, sorted.
 fn manifest_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(repo_path(MANIFESTS))
+    let mut files: Vec<String> = std::fs::read_dir(repo_path(BASE))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
@@ -612,26 +658,131 @@ fn manifest_files() -> Vec<String> {
     files
 }
 
-/// The manifest of `kind`, parsed (each file holds one resource).
+/// The manifest of `kind` in the base or a component, parsed (each file holds one resource).
 fn manifest(kind: &str) -> Value {
     manifest_files()
         .iter()
-        .map(|f| yaml(f, &read(&format!("{MANIFESTS}/{f}"))))
+        .map(|f| format!("{BASE}/{f}"))
+        .chain([SERVICE_MONITOR.to_string(), PROMETHEUS_RULE.to_string()])
+        .map(|f| yaml(&f, &read(&f)))
         .find(|m| m["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} in {MANIFESTS}"))
+        .unwrap_or_else(|| panic!("no {kind} in {BASE} or the components"))
 }
 
 /// The config the ConfigMap mounts.
 fn configmap_config() -> String {
-    manifest("ConfigMap")["data"]["gamelift-exporter.toml"]
-        .as_str()
-        .expect("the ConfigMap has gamelift-exporter.toml")
-        .to_string()
+    read(CONFIG_TOML)
+}
+
+/// `kubectl kustomize DIR`: the resources it renders, parsed.
+fn kustomize(kubectl: &Path, dir: &Path) -> Vec<Value> {
+    let text = run_ok(
+        &format!("kubectl kustomize {}", dir.display()),
+        Command::new(kubectl).arg("kustomize").arg(dir),
+    );
+    text.split("\n---\n")
+        .map(|doc| yaml("kustomize output", doc))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn kinds(resources: &[Value]) -> Vec<String> {
+    let mut kinds: Vec<String> = resources
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+fn find<'a>(resources: &'a [Value], kind: &str) -> &'a Value {
+    resources
+        .iter()
+        .find(|r| r["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} rendered"))
+}
+
+/// The base, its overlays and the components, rendered by kubectl's kustomize: what each holds,
+/// every resource in the namespace, the ConfigMap named by a hash of the config (so that a
+/// config change is a new pod template), and the state volume a claim in the persistent overlay.
+#[test]
+fn kustomize_renders_the_base_the_components_and_the_overlays() {
+    let Some(kubectl) = support::require_tool_at("kubectl", &["/usr/bin/kubectl"]) else {
+        return;
+    };
+    for (dir, expected) in RENDERINGS {
+        let resources = kustomize(&kubectl, &repo_path(dir));
+        assert_eq!(kinds(&resources), *expected, "{dir}");
+        for r in &resources {
+            if r["kind"] != "Namespace" {
+                assert_eq!(r["metadata"]["namespace"], "gamelift-exporter", "{dir}: {r}");
+            }
+            assert_eq!(
+                r["metadata"]["labels"]["app.kubernetes.io/name"], "gamelift-exporter",
+                "{dir}: {}",
+                r["metadata"]["name"]
+            );
+        }
+        let config = find(&resources, "ConfigMap");
+        let name = config["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("gamelift-exporter-") && name.len() > "gamelift-exporter-".len());
+        assert_eq!(config["data"]["gamelift-exporter.toml"], configmap_config());
+        let pod = &find(&resources, "Deployment")["spec"]["template"]["spec"];
+        let volume = |n: &str| {
+            pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == n)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(volume("config")["configMap"]["name"], name, "{dir}");
+        let state = volume("state");
+        if dir.ends_with("persistent-state") {
+            let claim = find(&resources, "PersistentVolumeClaim");
+            assert_eq!(
+                state,
+                json!({"name": "state", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}})
+            );
+            assert_eq!(claim["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+        } else {
+            assert!(state.get("emptyDir").is_some(), "{state}");
+        }
+    }
+
+    // A config change: a new ConfigMap name, so a new pod template, which rolls the pod.
+    let copy = support::temp_dir("kustomize-copy");
+    for file in std::fs::read_dir(repo_path(BASE)).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), copy.join(file.file_name())).unwrap();
+    }
+    let template = |resources: &[Value]| find(resources, "Deployment")["spec"]["template"].clone();
+    let before = kustomize(&kubectl, &copy);
+    std::fs::write(
+        copy.join("gamelift-exporter.toml"),
+        configmap_config().replace("max_requests_per_second = 5", "max_requests_per_second = 4"),
+    )
+    .unwrap();
+    let after = kustomize(&kubectl, &copy);
+    assert_ne!(
+        find(&before, "ConfigMap")["metadata"]["name"],
+        find(&after, "ConfigMap")["metadata"]["name"]
+    );
+    assert_ne!(
+        template(&before),
+        template(&after),
+        "the pod template must change with the config"
+    );
+    let _ = std::fs::remove_dir_all(&copy);
 }
 
 #[test]
 fn kubernetes_manifests_validate_offline() {
     let Some(validate) = support::require_tool_at("kubernetes-validate", &[]) else {
+        return;
+    };
+    let Some(kubectl) = support::require_tool_at("kubectl", &["/usr/bin/kubectl"]) else {
         return;
     };
     let crd_models = run(Command::new("python3").args(["-c", "import cloudcoil.models.prometheus_operator"]));
@@ -653,21 +804,32 @@ fn kubernetes_manifests_validate_offline() {
         cmd.current_dir(repo_path(""));
         cmd
     };
+    // Every resource of every rendering, one file each.
+    let dir = support::temp_dir("rendered");
     let mut core = Vec::new();
     let mut crds = Vec::new();
-    for file in manifest_files() {
-        let api = yaml(&file, &read(&format!("{MANIFESTS}/{file}")))["apiVersion"].clone();
-        let path = format!("{MANIFESTS}/{file}");
-        if api
-            .as_str()
-            .is_some_and(|a| a.starts_with("monitoring.coreos.com/"))
-        {
-            crds.push(path);
-        } else {
-            core.push(path);
+    for (rendering, _) in RENDERINGS {
+        for resource in kustomize(&kubectl, &repo_path(rendering)) {
+            let name = format!(
+                "{}-{}-{}.yaml",
+                rendering.replace('/', "_"),
+                resource["kind"].as_str().unwrap(),
+                resource["metadata"]["name"].as_str().unwrap()
+            );
+            let path = dir.join(&name);
+            std::fs::write(&path, yaml_serde::to_string(&resource).unwrap()).unwrap();
+            let path = path.display().to_string();
+            if resource["apiVersion"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("monitoring.coreos.com/"))
+            {
+                crds.push(path);
+            } else {
+                core.push(path);
+            }
         }
     }
-    assert_eq!(core.len(), 6, "{core:?}");
+    assert_eq!(core.len(), 6 + 7 + 6, "{core:?}");
     assert_eq!(crds.len(), 2, "{crds:?}");
 
     for version in KUBERNETES_VERSIONS {
@@ -716,7 +878,7 @@ fn kubernetes_manifests_validate_offline() {
     let broken = support::temp_path("servicemonitor-broken.yaml");
     std::fs::write(
         &broken,
-        read(&format!("{MANIFESTS}/servicemonitor.yaml"))
+        read(SERVICE_MONITOR)
             .replace("scrapeTimeout:", "scrapeTimout:")
             .replace("interval: 30s", "interval: 30 seconds"),
     )
@@ -726,7 +888,7 @@ fn kubernetes_manifests_validate_offline() {
     assert!(!out.status.success() && text.contains("interval"), "{text}");
     std::fs::write(
         &broken,
-        read(&format!("{MANIFESTS}/servicemonitor.yaml")).replace("scrapeTimeout:", "scrapeTimout:"),
+        read(SERVICE_MONITOR).replace("scrapeTimeout:", "scrapeTimout:"),
     )
     .unwrap();
     let out = run(offline(Path::new("python3")).arg(&script).arg(&broken));
@@ -735,27 +897,20 @@ fn kubernetes_manifests_validate_offline() {
         !out.status.success() && text.contains("scrapeTimout: not a field"),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn prometheus_rule_is_the_rules_file() {
-    // Generated, and up to date.
-    let generated = run_ok(
-        &format!("{GENERATE_RULE} --stdout"),
-        Command::new(repo_path(GENERATE_RULE)).arg("--stdout"),
-    );
-    assert!(
-        generated == read(PROMETHEUS_RULE),
-        "{PROMETHEUS_RULE} is out of date with {RULES}: run {GENERATE_RULE}"
-    );
-    // And, whatever the script does: its spec is the rules file, parsed.
+    // Its spec is the rules file, parsed (mixin/generate.sh renders both from the mixin; the
+    // operator kit's mixin test checks they are up to date). The opt-in rules stay out.
     let rule = yaml(PROMETHEUS_RULE, &read(PROMETHEUS_RULE));
     assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
     assert_eq!(rule["kind"], "PrometheusRule");
     assert_eq!(
         rule["spec"],
         yaml(RULES, &read(RULES)),
-        "{PROMETHEUS_RULE}: spec differs from {RULES}: run {GENERATE_RULE}"
+        "{PROMETHEUS_RULE}: spec differs from {RULES}: run mixin/generate.sh"
     );
 
     // promtool on the rules extracted from the manifest: check, and the rules' unit tests.
@@ -765,6 +920,7 @@ fn prometheus_rule_is_the_rules_file() {
     let dir = support::temp_dir("prometheusrule");
     let extracted = dir.join("gamelift-exporter.rules.yml");
     std::fs::write(&extracted, yaml_serde::to_string(&rule["spec"]).unwrap()).unwrap();
+    std::fs::write(dir.join("gamelift-exporter.opt-in.rules.yml"), read(OPT_IN_RULES)).unwrap();
     std::fs::write(dir.join("gamelift-exporter.rules.test.yml"), read(RULE_TESTS)).unwrap();
     let checked = run_ok(
         "promtool check rules",
@@ -791,8 +947,8 @@ fn prometheus_rule_is_the_rules_file() {
 #[test]
 fn kustomization_lists_every_manifest() {
     let kustomization = yaml(
-        "kustomization.yaml",
-        &read(&format!("{MANIFESTS}/kustomization.yaml")),
+        "base/kustomization.yaml",
+        &read(&format!("{BASE}/kustomization.yaml")),
     );
     assert_eq!(kustomization["kind"], "Kustomization");
     let listed: Vec<String> = kustomization["resources"]
@@ -806,14 +962,43 @@ fn kustomization_lists_every_manifest() {
     assert_eq!(
         unique.into_iter().cloned().collect::<Vec<_>>(),
         manifest_files(),
-        "kustomization.yaml resources vs the files of {MANIFESTS}"
+        "base/kustomization.yaml resources vs the files of {BASE}"
+    );
+    assert_eq!(
+        kustomization["configMapGenerator"],
+        json!([{"name": "gamelift-exporter", "files": ["gamelift-exporter.toml"]}])
     );
     assert_eq!(
         kustomization["namespace"],
         manifest("Namespace")["metadata"]["name"]
     );
-    for file in manifest_files() {
-        let text = read(&format!("{MANIFESTS}/{file}"));
+    assert_eq!(
+        yaml(
+            "kustomization.yaml",
+            &read(&format!("{MANIFESTS}/kustomization.yaml"))
+        )["resources"],
+        json!(["base"])
+    );
+    for (component, file) in [
+        ("servicemonitor", SERVICE_MONITOR),
+        ("prometheusrule", PROMETHEUS_RULE),
+    ] {
+        let k = yaml(
+            component,
+            &read(&format!("{MANIFESTS}/components/{component}/kustomization.yaml")),
+        );
+        assert_eq!(k["kind"], "Component");
+        assert_eq!(
+            k["resources"],
+            json!([Path::new(file).file_name().unwrap().to_str().unwrap()])
+        );
+    }
+    for file in manifest_files()
+        .iter()
+        .map(|f| format!("{BASE}/{f}"))
+        .chain([SERVICE_MONITOR.to_string(), PROMETHEUS_RULE.to_string()])
+    {
+        let text = read(&file);
         assert_eq!(
             text.lines().filter(|l| l.trim_end() == "---").count(),
             0,
@@ -988,10 +1173,8 @@ fn kubernetes_resources_agree_with_each_other_and_the_image() {
             .unwrap()
             .clone()
     };
-    assert_eq!(
-        mount_of(CONFIG_DIR)["configMap"]["name"],
-        manifest("ConfigMap")["metadata"]["name"]
-    );
+    // The generated ConfigMap's name, before kustomize appends the hash.
+    assert_eq!(mount_of(CONFIG_DIR)["configMap"]["name"], "gamelift-exporter");
     assert!(mount_of(STATE_DIR).get("emptyDir").is_some());
     assert!(mounts
         .iter()

@@ -6,8 +6,8 @@
 //!
 //! Shared helpers live in [`support`]; fixtures in `tests/fixtures/`, Python clients in
 //! `tests/clients/`. Tests that need an external tool (promtool, prometheus, systemd-analyze,
-//! boto3, the AWS CLI, openssl, curl, buildah, kubernetes-validate) print `SKIPPED: ...` without
-//! it, except in CI.
+//! boto3, the AWS CLI, openssl, curl, buildah, kubectl, kubernetes-validate, jsonnet, amtool,
+//! Alertmanager, git) print `SKIPPED: ...` without it, except in CI.
 
 mod accounts;
 mod bad_input;
@@ -17,6 +17,7 @@ mod events;
 mod exporter;
 mod operator_kit;
 mod python_clients;
+mod release;
 mod reliability;
 mod simulator;
 mod simulator_accounts;

@@ -658,7 +658,9 @@ fn bad_web_configs_name_file_and_field() {
         ("missing_key.yml", " field `tls_server_config`: cert_file and key_file are both required"),
         ("wrong_type.yml", "2:3: field `basic_auth_users`: invalid type: sequence, expected a map"),
         ("syntax_error.yml", "3:2: did not find expected key"),
-        ("client_certs.yml", " field `tls_server_config.client_auth_type`: \"RequireAndVerifyClientCert\" is not supported: only NoClientCert"),
+        ("client_certs.yml", " field `tls_server_config.client_ca_file`: required with client_auth_type RequireAndVerifyClientCert: the CA that signs the client certificates"),
+        ("client_ca_without_auth.yml", " field `tls_server_config.client_ca_file`: set, but client_auth_type is NoClientCert: no client certificate is asked for (set client_auth_type: RequireAndVerifyClientCert)"),
+        ("unknown_client_auth.yml", " field `tls_server_config.client_auth_type`: unknown value \"RequireCert\": expected NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"),
     ];
     for (name, message) in cases {
         let file = format!("{dir}/{name}");
@@ -958,4 +960,262 @@ async fn wrong_passwords_take_as_long_for_any_user_and_a_flood_is_capped() {
     );
     let cap = gamelift_exporter::web::MAX_PASSWORD_CHECKS as f64;
     assert!(cores <= cap + 0.5, "the flood took {cores:.2} cores (cap {cap})");
+}
+
+/// Runs openssl; panics with its output when it fails.
+fn openssl(args: &[&str]) {
+    let output = std::process::Command::new("openssl").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A CA certificate and its key: (cert, key).
+fn certificate_authority(dir: &std::path::Path, name: &str) -> (String, String) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")).display().to_string(),
+        dir.join(format!("{name}.key")).display().to_string(),
+    );
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        &format!("/CN={name}"),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+    ]);
+    (cert, key)
+}
+
+/// A certificate signed by `ca` with the given extensions: (cert, key).
+fn issue(dir: &std::path::Path, name: &str, ca: &(String, String), extensions: &str) -> (String, String) {
+    let path = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    let (cert, key, csr, ext) = (path("pem"), path("key"), path("csr"), path("ext"));
+    std::fs::write(&ext, extensions).unwrap();
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        &format!("/CN={name}"),
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca.0,
+        "-CAkey",
+        &ca.1,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &ext,
+        "-out",
+        &cert,
+    ]);
+    (cert, key)
+}
+
+/// `curl` over TLS with the server's CA, optionally a client certificate; returns the body followed
+/// by "\n<status code>" (`000` when the handshake or the request failed).
+fn curl_tls(method: &str, url: &str, cacert: &str, client: Option<&(String, String)>) -> String {
+    let mut command = std::process::Command::new("curl");
+    command.args([
+        "-sS",
+        "--max-time",
+        "10",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+        "--cacert",
+        cacert,
+    ]);
+    if let Some((cert, key)) = client {
+        command.args(["--cert", cert, "--key", key]);
+    }
+    let output = command.arg(url).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The certificates of the client-certificate tests: a CA for the server, one that signs the
+/// trusted clients and one nobody trusts.
+struct Pki {
+    server_ca: String,
+    server: (String, String),
+    clients_ca: (String, String),
+    client: (String, String),
+    stranger: (String, String),
+    dir: std::path::PathBuf,
+}
+
+fn pki() -> Pki {
+    let dir = support::temp_dir("pki");
+    let server_ca = certificate_authority(&dir, "server-ca");
+    let server = issue(
+        &dir,
+        "server",
+        &server_ca,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    );
+    let clients_ca = certificate_authority(&dir, "clients-ca");
+    let client = issue(&dir, "scraper", &clients_ca, "extendedKeyUsage=clientAuth\n");
+    let other_ca = certificate_authority(&dir, "other-ca");
+    let stranger = issue(&dir, "stranger", &other_ca, "extendedKeyUsage=clientAuth\n");
+    Pki {
+        server_ca: server_ca.0,
+        server,
+        clients_ca,
+        client,
+        stranger,
+        dir,
+    }
+}
+
+/// Starts the exporter (`--demo`) with a web config asking for client certificates.
+fn exporter_with_client_auth(
+    pki: &Pki,
+    client_auth: &str,
+    client_ca: Option<&str>,
+) -> (support::ExporterProcess, u16) {
+    let web = pki.dir.join(format!("web-{client_auth}.yml"));
+    let mut text = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  client_auth_type: {client_auth}\n",
+        pki.server.0, pki.server.1
+    );
+    if let Some(ca) = client_ca {
+        text.push_str(&format!("  client_ca_file: {ca}\n"));
+    }
+    std::fs::write(&web, text).unwrap();
+    let port = support::free_port();
+    let config = pki.dir.join(format!("exporter-{client_auth}.toml"));
+    std::fs::write(
+        &config,
+        format!("[server]\nlisten = \"127.0.0.1:{port}\"\nenable_reload = true\n"),
+    )
+    .unwrap();
+    let exporter = support::ExporterProcess::start(
+        &[
+            "--demo",
+            "--config",
+            config.to_str().unwrap(),
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+        "",
+    );
+    exporter.wait_for_log("serving /metrics");
+    (exporter, port)
+}
+
+/// exporter-toolkit's four client_auth_type values besides NoClientCert, as Go's crypto/tls
+/// applies them: who is served without a certificate, with one from client_ca_file, and with
+/// one from a CA nobody configured.
+#[test]
+fn client_certificates_are_asked_for_and_verified_as_client_auth_type_says() {
+    if !support::require_tool("openssl") || !support::require_tool("curl") {
+        return;
+    }
+    let pki = pki();
+    // (client_auth_type, with client_ca_file, served: without a certificate, with the trusted
+    // client's, with the stranger's)
+    let cases = [
+        ("RequireAndVerifyClientCert", true, [false, true, false]),
+        ("VerifyClientCertIfGiven", true, [true, true, false]),
+        ("RequireAnyClientCert", false, [false, true, true]),
+        ("RequestClientCert", false, [true, true, true]),
+    ];
+    for (client_auth, with_ca, served) in cases {
+        let (exporter, port) =
+            exporter_with_client_auth(&pki, client_auth, with_ca.then_some(pki.clients_ca.0.as_str()));
+        let url = format!("https://localhost:{port}/metrics");
+        for (client, expected) in [None, Some(&pki.client), Some(&pki.stranger)]
+            .into_iter()
+            .zip(served)
+        {
+            let answer = curl_tls("GET", &url, &pki.server_ca, client);
+            let who = client.map_or("no certificate", |c| c.0.as_str());
+            if expected {
+                assert!(answer.ends_with("\n200"), "{client_auth}, {who}: {answer}");
+                assert!(
+                    answer.contains("gamelift_exporter_build_info"),
+                    "{client_auth}, {who}"
+                );
+            } else {
+                assert!(
+                    answer.ends_with("\n000"),
+                    "{client_auth}, {who}: refused in the handshake, got {answer}"
+                );
+            }
+        }
+        drop(exporter);
+    }
+}
+
+/// A reload re-reads the web config, client_auth_type and client_ca_file included: the
+/// certificate requirement stays, and a client CA replaced on disk takes effect.
+#[test]
+fn a_reload_keeps_client_certificates_required_and_reads_the_client_ca_again() {
+    if !support::require_tool("openssl") || !support::require_tool("curl") {
+        return;
+    }
+    let pki = pki();
+    let ca_file = pki.dir.join("trusted-clients.pem");
+    std::fs::copy(&pki.clients_ca.0, &ca_file).unwrap();
+    let (exporter, port) = exporter_with_client_auth(
+        &pki,
+        "RequireAndVerifyClientCert",
+        Some(ca_file.to_str().unwrap()),
+    );
+    let url = |path: &str| format!("https://localhost:{port}{path}");
+    assert!(curl_tls("GET", &url("/metrics"), &pki.server_ca, None).ends_with("\n000"));
+    assert!(curl_tls("GET", &url("/metrics"), &pki.server_ca, Some(&pki.client)).ends_with("\n200"));
+
+    let reload = curl_tls("POST", &url("/-/reload"), &pki.server_ca, Some(&pki.client));
+    assert!(reload.ends_with("\n200"), "{reload}");
+    exporter.wait_for_log("configuration reloaded");
+    assert!(
+        curl_tls("GET", &url("/metrics"), &pki.server_ca, None).ends_with("\n000"),
+        "a reload must not stop asking for a certificate"
+    );
+    assert!(curl_tls("GET", &url("/metrics"), &pki.server_ca, Some(&pki.client)).ends_with("\n200"));
+    assert!(curl_tls("GET", &url("/metrics"), &pki.server_ca, Some(&pki.stranger)).ends_with("\n000"));
+
+    // The stranger's CA in the file, then a reload: now it is the trusted one.
+    std::fs::copy(pki.dir.join("other-ca.pem"), &ca_file).unwrap();
+    let reload = curl_tls("POST", &url("/-/reload"), &pki.server_ca, Some(&pki.client));
+    assert!(reload.ends_with("\n200"), "{reload}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !curl_tls("GET", &url("/metrics"), &pki.server_ca, Some(&pki.stranger)).ends_with("\n200") {
+        assert!(
+            Instant::now() < deadline,
+            "the new client CA was not read\n{}",
+            exporter.log_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(curl_tls("GET", &url("/metrics"), &pki.server_ca, Some(&pki.client)).ends_with("\n000"));
 }

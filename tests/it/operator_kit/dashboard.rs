@@ -2,7 +2,7 @@
 //! variable only, unique panel ids on the grid, the label_values variables, only known metrics
 //! and variables in its expressions, and panels for what the exporter publishes.
 
-use super::promql::{metric_names, parse_label_values, substitute, SUBSTITUTIONS};
+use super::promql::{metric_names, parse_label_values, parse_query_result, substitute, SUBSTITUTIONS};
 use super::rules::{kit_rules, Rule};
 use super::{read, CAPACITY_METRICS, DASHBOARD, EVENT_METRICS, EXPORTER_METRICS, RULES};
 use serde_json::Value;
@@ -159,10 +159,54 @@ fn dashboard_is_structurally_sound() {
         problems.push("dashboard has __inputs; use the ${datasource} variable instead".into());
     }
 
-    // Template variables fed by label_values.
+    // Template variables fed by label_values, in this order (each filters the next).
+    let names: Vec<&str> = vars.iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "datasource",
+            "job",
+            "account",
+            "home_region",
+            "fleet",
+            "location",
+            "queue",
+            "configuration"
+        ],
+        "the dashboard's variables"
+    );
+    // The Fleet variable shows names and selects ids: query_result of gamelift_fleet_info and a
+    // regex whose named groups take the value from fleet_id and the text from fleet_name
+    // (Prometheus sorts labels, and no label sorts between these two).
+    match var("fleet") {
+        Some(v) => {
+            let q = variable_query(&v);
+            if parse_query_result(&q).is_none_or(|e| {
+                !e.starts_with("gamelift_fleet_info{")
+                    || ![
+                        "job=~\"$job\"",
+                        "account=~\"$account\"",
+                        "home_region=~\"$home_region\"",
+                    ]
+                    .iter()
+                    .all(|m| e.contains(m))
+            }) {
+                problems.push(format!("variable `fleet`: query {q:?}"));
+            }
+            if v["regex"] != r#"/fleet_id="(?<value>[^"]+)",fleet_name="(?<text>[^"]*)"/"# {
+                problems.push(format!("variable `fleet`: regex {}", v["regex"]));
+            }
+            if v["multi"] != true || v["includeAll"] != true || v["allValue"] != ".*" {
+                problems
+                    .push("variable `fleet` must be multi-value with includeAll and allValue \".*\"".into());
+            }
+        }
+        None => problems.push("variable `fleet` missing".into()),
+    }
     let expected_vars = [
+        ("job", "up", "job"),
+        ("account", "gamelift_fleet_info", "account"),
         ("home_region", "gamelift_fleet_info", "home_region"),
-        ("fleet", "gamelift_fleet_info", "fleet_id"),
         ("location", "gamelift_game_sessions", "location"),
         ("queue", "gamelift_placements_total", "queue"),
         (
@@ -285,6 +329,69 @@ fn dashboard_is_structurally_sound() {
                 problems.push(format!("{RULES}: unknown metric {m} in {expr:?}"));
             }
         }
+    }
+    // Every target selects the Job variable, and the series with an account label the Account
+    // variable.
+    for (origin, expr) in targets.iter().chain(annotations.iter()) {
+        for m in metric_names(expr) {
+            if !expr.contains(&format!("{m}{{job=~\"$job\"")) {
+                problems.push(format!("{origin}: {m} does not select job=~\"$job\": {expr:?}"));
+            }
+        }
+    }
+    // Links: the runbooks, from the dashboard and from every panel that names an alert.
+    if !d["links"].as_array().is_some_and(|l| {
+        l.iter()
+            .any(|l| l["title"] == "Runbooks" && l["url"] == super::RUNBOOK_BASE_URL)
+    }) {
+        problems.push(format!("no dashboard link to the runbooks: {}", d["links"]));
+    }
+    for p in &panels {
+        let description = p["description"].as_str().unwrap_or("");
+        for alert in rules.iter().filter_map(|r| r.alert.as_deref()) {
+            let url = format!("{}#{}", super::RUNBOOK_BASE_URL, alert.to_lowercase());
+            let mentioned = description
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == alert);
+            if mentioned
+                && !p["links"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|l| l["url"] == url))
+            {
+                problems.push(format!(
+                    "panel {:?} names {alert} without a link to its runbook",
+                    p["title"]
+                ));
+            }
+        }
+    }
+    // The minimum Grafana version is stated.
+    if d["__requires"][0]
+        != serde_json::json!({"type": "grafana", "id": "grafana", "name": "Grafana", "version": "10.4.0"})
+    {
+        problems.push(format!("__requires: {}", d["__requires"]));
+    }
+    // The budget panel tells the budgets apart: per account, Region and operation.
+    match panels.iter().find(|p| p["title"] == "Request budget in force") {
+        Some(p) => {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let legend = t["legendFormat"].as_str().unwrap_or("");
+                if !["{{account}}", "{{region}}", "{{operation}}"]
+                    .iter()
+                    .all(|l| legend.contains(l))
+                {
+                    problems.push(format!("budget panel legend {legend:?}"));
+                }
+            }
+            if !p["description"]
+                .as_str()
+                .unwrap_or("")
+                .contains("aws.quota_share")
+            {
+                problems.push("budget panel description predates per-operation budgets".into());
+            }
+        }
+        None => problems.push("no panel \"Request budget in force\"".into()),
     }
     // Ratios come from the recording rules.
     for rule in [

@@ -1,18 +1,24 @@
-//! Checks of the operator kit: the Prometheus rules and their unit tests ([`rules`]), the Grafana
-//! dashboard ([`dashboard`]), the systemd units ([`systemd`]), the README's setup of the placement
-//! and matchmaking events ([`readme_events`]), and an end-to-end run of a real Prometheus scraping
-//! the exporter in demo mode that evaluates every dashboard and rule expression ([`prometheus`]).
-//! [`promql`] holds the few PromQL text helpers they share.
+//! Checks of the operator kit: the monitoring mixin renders exactly the committed files
+//! ([`mixin`]), the Prometheus rules and their unit tests ([`rules`]), the runbook of every alert
+//! ([`runbooks`]), the Alertmanager inhibitions against a real Alertmanager ([`alertmanager`]),
+//! the Grafana dashboard ([`dashboard`]), the systemd units ([`systemd`]), the README's setup of
+//! the placement and matchmaking events ([`readme_events`]), and an end-to-end run of a real
+//! Prometheus scraping the exporter in demo mode that evaluates every dashboard and rule
+//! expression ([`prometheus`]). [`promql`] holds the few PromQL text helpers they share.
 //!
-//! External tools: `promtool` and `prometheus` (Debian package `prometheus`), `systemd-analyze`
-//! (package `systemd`), found through [`support::require_tool_at`]: without them a test prints
-//! `SKIPPED: ...` and passes, except in CI.
+//! External tools: `promtool` and `prometheus` (Debian package `prometheus`), `amtool` and
+//! `prometheus-alertmanager` (package `prometheus-alertmanager`), `jsonnet` (package `jsonnet`),
+//! `systemd-analyze` (package `systemd`), found through [`support::require_tool_at`]: without
+//! them a test prints `SKIPPED: ...` and passes, except in CI.
 
+mod alertmanager;
 mod dashboard;
+mod mixin;
 mod prometheus;
 mod promql;
 mod readme_events;
 mod rules;
+mod runbooks;
 mod systemd;
 
 use crate::support;
@@ -20,10 +26,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const RULES: &str = "config/prometheus/gamelift-exporter.rules.yml";
+/// The opt-in alert groups (off by default), rendered apart.
+const OPT_IN_RULES: &str = "config/prometheus/gamelift-exporter.opt-in.rules.yml";
+/// Where the runbooks are, and the URL every alert's runbook_url starts with (the mixin's default
+/// `runbookBaseUrl`).
+const RUNBOOKS: &str = "docs/runbooks.md";
+const RUNBOOK_BASE_URL: &str = "https://gamelift-exporter.example/docs/runbooks.md";
 const RULE_TESTS: &str = "config/prometheus/gamelift-exporter.rules.test.yml";
 const PROMETHEUS_EXAMPLE: &str = "config/prometheus/prometheus.yml";
 const DASHBOARD: &str = "grafana/gamelift-exporter.json";
-/// Scrape job name the rules (GameLiftExporterAbsent) and docs rely on.
+/// Scrape job name of the mixin's default job selector.
 const JOB: &str = "gamelift-exporter";
 
 /// Metric names of the exporter's contract. Every metric the dashboard and the rules use must be
@@ -48,6 +60,10 @@ const EXPORTER_METRICS: &[&str] = &[
     "gamelift_exporter_api_requests_total",
     "gamelift_exporter_api_request_failures_total",
     "gamelift_exporter_request_budget_per_second",
+    "gamelift_exporter_request_budget_configured_per_second",
+    "gamelift_exporter_effective_interval_seconds",
+    "gamelift_exporter_account_up",
+    "gamelift_exporter_fleet_capacity_last_success_timestamp_seconds",
     "gamelift_exporter_state_write_failures_total",
     "gamelift_exporter_config_last_reload_successful",
     "gamelift_exporter_config_last_reload_success_timestamp_seconds",

@@ -4,11 +4,11 @@
 //! and panels take for granted (one status at 1 per state set, the join keys of the alerts).
 
 use super::dashboard::{dashboard_exprs, load_dashboard, variable_query};
-use super::promql::{comparison_operands, metric_names, parse_label_values, substitute};
+use super::promql::{comparison_operands, metric_names, parse_label_values, parse_query_result, substitute};
 use super::rules::kit_rules;
 use super::{
-    repo_path, tool, JOB, MATCHMAKING_BUCKETS, MATCHMAKING_OUTCOMES, PLACEMENT_BUCKETS, PLACEMENT_OUTCOMES,
-    RULES,
+    repo_path, tool, JOB, MATCHMAKING_BUCKETS, MATCHMAKING_OUTCOMES, OPT_IN_RULES, PLACEMENT_BUCKETS,
+    PLACEMENT_OUTCOMES, RULES,
 };
 use crate::support::{self, Process};
 use serde_json::Value;
@@ -60,6 +60,9 @@ enum Expect {
     Empty,
     /// non-empty, and some series carries this label
     HasLabel(String),
+    /// non-empty, and in every series' sorted label names the second follows the first (what a
+    /// Grafana regex over `query_result` text relies on)
+    Adjacent(String, String),
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +110,23 @@ fn build_checks() -> Vec<Check> {
             continue;
         }
         let q = variable_query(v);
+        if let Some(expr) = parse_query_result(&q) {
+            // The Fleet variable: every series has fleet_id and fleet_name, adjacent in the sorted
+            // label set its regex reads.
+            for label in ["fleet_id", "fleet_name"] {
+                checks.push(Check {
+                    origin: format!("variable {} ({q})", v["name"]),
+                    query: substitute(&expr),
+                    expect: Expect::HasLabel(label.to_string()),
+                });
+            }
+            checks.push(Check {
+                origin: format!("variable {}: the regex's labels, adjacent", v["name"]),
+                query: substitute(&expr),
+                expect: Expect::Adjacent("fleet_id".into(), "fleet_name".into()),
+            });
+            continue;
+        }
         let (selector, label) = parse_label_values(&q)
             .unwrap_or_else(|| panic!("variable {}: unsupported query {q:?}", v["name"]));
         checks.push(Check {
@@ -377,6 +397,28 @@ fn evaluate(port: u16, check: &Check) -> Result<usize, String> {
     match &check.expect {
         Expect::NonEmpty if count == 0 => Err(format!("empty result: {body}")),
         Expect::Empty if count != 0 => Err(format!("expected an empty result: {body}")),
+        Expect::Adjacent(first, second) => {
+            let series = result.as_array().cloned().unwrap_or_default();
+            let bad: Vec<&Value> = series
+                .iter()
+                .filter(|s| {
+                    let mut names: Vec<&String> = s["metric"]
+                        .as_object()
+                        .map(|m| m.keys().collect())
+                        .unwrap_or_default();
+                    names.sort();
+                    !names.windows(2).any(|w| w[0] == first && w[1] == second)
+                })
+                .collect();
+            if series.is_empty() || !bad.is_empty() {
+                Err(format!(
+                    "{second} does not follow {first} in {bad:?} ({} series)",
+                    series.len()
+                ))
+            } else {
+                Ok(count)
+            }
+        }
         Expect::HasLabel(label) => {
             let has = result.as_array().into_iter().flatten().any(|s| {
                 s["metric"][label.as_str()]
@@ -427,9 +469,10 @@ fn real_prometheus_evaluates_every_dashboard_and_rule_expression() {
         &prometheus_config,
         format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {rules:?}\n\
+             rule_files:\n  - {rules:?}\n  - {opt_in:?}\n\
              scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n",
-            rules = repo_path(RULES).display().to_string()
+            rules = repo_path(RULES).display().to_string(),
+            opt_in = repo_path(OPT_IN_RULES).display().to_string()
         ),
     )
     .unwrap();

@@ -9,6 +9,8 @@ pub const SUBSTITUTIONS: &[(&str, &str)] = &[
     ("$__rate_interval", "10s"),
     ("$__interval", "2s"),
     ("$__range", "1m"),
+    ("$job", ".*"),
+    ("$account", ".*"),
     ("$home_region", ".*"),
     ("$fleet", ".*"),
     ("$location", ".*"),
@@ -165,6 +167,12 @@ pub fn parse_label_values(q: &str) -> Option<(String, String)> {
     (!sel.is_empty() && !label.is_empty()).then(|| (sel.to_string(), label.to_string()))
 }
 
+/// `query_result(expr)` -> expr
+pub fn parse_query_result(q: &str) -> Option<String> {
+    let inner = q.trim().strip_prefix("query_result(")?.strip_suffix(')')?;
+    (!inner.trim().is_empty()).then(|| inner.trim().to_string())
+}
+
 /// The expression with the dashboard variables replaced by [`SUBSTITUTIONS`].
 pub fn substitute(expr: &str) -> String {
     let mut out = expr.to_string();
@@ -215,6 +223,11 @@ fn promql_helpers_split_thresholds() {
         parse_label_values("label_values(m{a=~\"$b\"}, c)"),
         Some(("m{a=~\"$b\"}".into(), "c".into()))
     );
+    assert_eq!(
+        parse_query_result("query_result(m{a=~\"$b\"})"),
+        Some("m{a=~\"$b\"}".into())
+    );
+    assert_eq!(parse_query_result("label_values(m, a)"), None);
     assert_eq!(
         substitute("rate(x{f=~\"$fleet\"}[$__rate_interval])"),
         "rate(x{f=~\".*\"}[10s])"

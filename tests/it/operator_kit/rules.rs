@@ -2,7 +2,10 @@
 //! tests: promtool accepts them and the tests pass; every alert is tested firing and silent, with
 //! its annotations; every alert on a counter stays silent across an exporter restart.
 
-use super::{describe, read, repo_path, run, tool, PLACEMENT_BUCKETS, PROMETHEUS_EXAMPLE, RULES, RULE_TESTS};
+use super::{
+    describe, read, repo_path, run, tool, OPT_IN_RULES, PLACEMENT_BUCKETS, PROMETHEUS_EXAMPLE, RULES,
+    RULE_TESTS, RUNBOOK_BASE_URL,
+};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -76,9 +79,11 @@ pub fn parse_rules(text: &str) -> Vec<Rule> {
     rules
 }
 
-/// The kit's rules.
+/// The kit's rules: those on by default and the opt-in alerts.
 pub fn kit_rules() -> Vec<Rule> {
-    parse_rules(&read(RULES))
+    let mut rules = parse_rules(&read(RULES));
+    rules.extend(parse_rules(&read(OPT_IN_RULES)));
+    rules
 }
 
 /// A promtool unit-test file, as far as these tests read it.
@@ -117,6 +122,7 @@ fn rules_pass_promtool_check_and_unit_tests() {
     };
     for (sub, file) in [
         ("check rules", RULES),
+        ("check rules", OPT_IN_RULES),
         ("test rules", RULE_TESTS),
         ("check config", PROMETHEUS_EXAMPLE),
     ] {
@@ -141,8 +147,8 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
     let rules = kit_rules();
     let alerts: Vec<&Rule> = rules.iter().filter(|r| r.alert.is_some()).collect();
     assert!(
-        alerts.len() >= 12,
-        "expected at least 12 alerts, found {}",
+        alerts.len() >= 27,
+        "expected at least 27 alerts, found {}",
         alerts.len()
     );
     let tests: RuleTestFile =
@@ -178,7 +184,7 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
                         problems.push(format!("{at}: exp_labels lack {label}: {value}"));
                     }
                 }
-                for key in ["summary", "description", "runbook"] {
+                for key in ["summary", "description", "runbook_url"] {
                     if alert.exp_annotations.get(key).is_none_or(|v| v.trim().is_empty()) {
                         problems.push(format!("{at}: exp_annotations lack {key}"));
                     }
@@ -194,19 +200,38 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
         if !silent.contains_key(name) {
             problems.push(format!("{name}: no case where it stays silent (exp_alerts: [])"));
         }
-        for key in ["summary", "description", "runbook"] {
+        for key in ["summary", "description", "runbook_url"] {
             if alert.annotations.get(key).is_none_or(|v| v.trim().is_empty()) {
                 problems.push(format!("{name}: no {key} annotation"));
             }
         }
+        let runbook = format!("{RUNBOOK_BASE_URL}#{}", name.to_lowercase());
+        if alert.annotations.get("runbook_url") != Some(&runbook) {
+            problems.push(format!(
+                "{name}: runbook_url {:?}, expected {runbook:?}",
+                alert.annotations.get("runbook_url")
+            ));
+        }
         if !alert.labels.contains_key("severity") {
             problems.push(format!("{name}: no severity label"));
         }
-        // Alerts on counters, and on timestamps that a restart can leave absent, must be
-        // shown silent across an exporter restart.
+        // Alerts on counters, on timestamps that a restart can leave absent, and on the
+        // exporter's own health (which a restart resets) must be shown silent across an exporter
+        // restart.
         let on_counter = alert.expr.contains("_total");
         let on_full_pass = alert.expr.contains("last_full_pass_timestamp_seconds");
-        if (on_counter || on_full_pass) && !silent_on_restart.contains(name) {
+        let on_exporter = alert.expr.starts_with("up{")
+            || alert.expr.contains("(up{")
+            || [
+                "gamelift_exporter_fleet_up",
+                "gamelift_exporter_account_up",
+                "gamelift_exporter_config_last_reload_successful",
+                "gamelift_exporter_effective_interval_seconds",
+                "gamelift_exporter_fleet_capacity_last_success_timestamp_seconds",
+            ]
+            .iter()
+            .any(|m| alert.expr.contains(m));
+        if (on_counter || on_full_pass || on_exporter) && !silent_on_restart.contains(name) {
             problems.push(format!(
                 "{name}: no \"exporter restart\" test case where it stays silent"
             ));
@@ -239,7 +264,26 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
 #[test]
 fn interruption_alerts_follow_the_live_pass() {
     let rules = kit_rules();
-    for name in ["GameLiftSpotInterruptions", "GameLiftSpotInstanceInterrupted"] {
+    // Quiet defaults: single interruptions and notices are info notices, a burst of reclaims
+    // warns, a large share of a location's sessions pages.
+    for (name, severity) in [
+        ("GameLiftSpotInstanceInterrupted", "info"),
+        ("GameLiftSpotInterruptions", "info"),
+        ("GameLiftSpotInterruptionBurst", "warning"),
+        ("GameLiftSpotInterruptionsMassive", "critical"),
+    ] {
+        let rule = rules
+            .iter()
+            .find(|r| r.alert.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(rule.labels["severity"], severity, "{name}");
+    }
+    for name in [
+        "GameLiftSpotInterruptions",
+        "GameLiftSpotInstanceInterrupted",
+        "GameLiftSpotInterruptionBurst",
+        "GameLiftSpotInterruptionsMassive",
+    ] {
         let rule = rules
             .iter()
             .find(|r| r.alert.as_deref() == Some(name))
@@ -256,9 +300,9 @@ fn interruption_alerts_follow_the_live_pass() {
         .find(|r| r.alert.as_deref() == Some("GameLiftSpotInstanceInterrupted"))
         .unwrap();
     assert!(
-        notice
-            .expr
-            .contains("gamelift_fleet_events_total{event_code=\"INSTANCE_INTERRUPTED\"}"),
+        notice.expr.contains(
+            "gamelift_fleet_events_total{job=\"gamelift-exporter\",event_code=\"INSTANCE_INTERRUPTED\"}"
+        ),
         "{}",
         notice.expr
     );
@@ -301,9 +345,9 @@ fn capacity_alerts_fit_the_capacity_series() {
         "GameLiftFleetAtMaximumCapacity: `for:` below 3 capacity refreshes: {at_max:?}"
     );
     for part in [
-        "gamelift_fleet_instances{state=\"ACTIVE\"}",
-        "gamelift_fleet_instances{state=\"MAXIMUM\"}) > 0",
-        "gamelift_game_session_open_slots) == 0",
+        "gamelift_fleet_instances{job=\"gamelift-exporter\",state=\"ACTIVE\"}",
+        "gamelift_fleet_instances{job=\"gamelift-exporter\",state=\"MAXIMUM\"}) > 0",
+        "gamelift_game_session_open_slots{job=\"gamelift-exporter\"}) == 0",
     ] {
         assert!(
             at_max.expr.contains(part),
@@ -318,10 +362,10 @@ fn capacity_alerts_fit_the_capacity_series() {
         "GameLiftCapacityNotRecovering: `for:` shorter than an instance replacement: {not_recovering:?}"
     );
     for part in [
-        "gamelift_fleet_instances{state=\"DESIRED\"}",
-        "gamelift_fleet_instances{state=\"ACTIVE\"}",
-        "and on (fleet_id)\n",
-        "gamelift_fleet_events_total{event_code=\"INSTANCE_INTERRUPTED\"}",
+        "gamelift_fleet_instances{job=\"gamelift-exporter\",state=\"DESIRED\"}",
+        "gamelift_fleet_instances{job=\"gamelift-exporter\",state=\"ACTIVE\"}",
+        "and on (namespace, job, instance, fleet_id)\n",
+        "gamelift_fleet_events_total{job=\"gamelift-exporter\",event_code=\"INSTANCE_INTERRUPTED\"}",
     ] {
         assert!(
             not_recovering.expr.contains(part),
@@ -338,13 +382,17 @@ fn capacity_alerts_fit_the_capacity_series() {
     assert!(
         location
             .expr
-            .contains("gamelift_fleet_location_status{status=\"ERROR\"}")
-            && location.expr.contains("unless on (fleet_id)"),
+            .contains("gamelift_fleet_location_status{job=\"gamelift-exporter\",status=\"ERROR\"}")
+            && location
+                .expr
+                .contains("unless on (namespace, job, instance, fleet_id)"),
         "GameLiftFleetLocationError: {}",
         location.expr
     );
     assert!(
-        fleet.expr.contains("gamelift_fleet_status{status=\"ERROR\"}"),
+        fleet
+            .expr
+            .contains("gamelift_fleet_status{job=\"gamelift-exporter\",status=\"ERROR\"}"),
         "GameLiftFleetError: {}",
         fleet.expr
     );
@@ -394,7 +442,7 @@ fn placement_alerts_fit_the_event_metrics() {
     contains_rule(ratio, "queue:gamelift_placements:increase15m");
     assert!(
         ratio.expr.contains("outcome=~\"failed|timed_out\"")
-            && ratio.expr.contains("by (job, instance, queue)"),
+            && ratio.expr.contains("by (namespace, job, instance, queue)"),
         "{}",
         ratio.expr
     );
@@ -413,9 +461,9 @@ fn placement_alerts_fit_the_event_metrics() {
     let expr = squash(&latency.expr);
     for part in [
         "histogram_quantile(0.95,",
-        "rate(gamelift_placement_duration_seconds_bucket{outcome=\"fulfilled\"}[15m])",
-        "by (job, instance, queue, le)",
-        "increase(gamelift_placement_duration_seconds_count{outcome=\"fulfilled\"}[15m])",
+        "rate(gamelift_placement_duration_seconds_bucket{job=\"gamelift-exporter\",outcome=\"fulfilled\"}[15m])",
+        "by (namespace, job, instance, queue, le)",
+        "increase(gamelift_placement_duration_seconds_count{job=\"gamelift-exporter\",outcome=\"fulfilled\"}[15m])",
     ] {
         assert!(
             expr.contains(part),
@@ -438,7 +486,7 @@ fn placement_alerts_fit_the_event_metrics() {
     let p95 = squash(&get("queue_outcome:gamelift_placement_duration_seconds:p95_15m").expr);
     assert!(
         p95.contains("histogram_quantile(0.95,")
-            && p95.contains("gamelift_placement_duration_seconds_bucket[15m]"),
+            && p95.contains("gamelift_placement_duration_seconds_bucket{job=\"gamelift-exporter\"}[15m]"),
         "{p95}"
     );
 
@@ -446,15 +494,15 @@ fn placement_alerts_fit_the_event_metrics() {
     contains_rule(stalled, "instance:gamelift_game_sessions_started:increase15m");
     let started = squash(&get("instance:gamelift_game_sessions_started:increase15m").expr);
     for part in [
-        "delta(gamelift_game_sessions{status=\"ACTIVE\"}[15m])",
-        "increase(gamelift_game_sessions_ended_total[15m])",
-        "by (job, instance)",
+        "delta(gamelift_game_sessions{job=\"gamelift-exporter\",status=\"ACTIVE\"}[15m])",
+        "increase(gamelift_game_sessions_ended_total{job=\"gamelift-exporter\"}[15m])",
+        "by (namespace, job, instance)",
     ] {
         assert!(started.contains(part), "sessions started lacks {part}: {started}");
     }
     assert!(
         squash(&stalled.expr)
-            .contains("sum by (job, instance) (increase(gamelift_placements_total[15m])) == 0"),
+            .contains("sum by (namespace, job, instance) (increase(gamelift_placements_total{job=\"gamelift-exporter\"}[15m])) == 0"),
         "{}",
         stalled.expr
     );

@@ -12,8 +12,9 @@ const UNITS: [&str; 2] = [
     "systemd/gamelift-exporter.service",
     "systemd/gamelift-exporter@.service",
 ];
-/// Highest acceptable `systemd-analyze security` exposure level.
-const MAX_EXPOSURE: f64 = 2.0;
+/// Highest acceptable `systemd-analyze security` exposure level: what the units have scored since
+/// they were hardened (1.1), so that no change loosens them unnoticed.
+const MAX_EXPOSURE: f64 = 1.1;
 
 /// Copies a directory tree; symlinks are copied as symlinks.
 fn copy_tree(from: &Path, to: &Path) {
@@ -105,6 +106,8 @@ fn systemd_units_are_hardened_and_verify() {
             "StateDirectoryMode=0700".to_string(),
             "ExecReload=/bin/kill -HUP $MAINPID".to_string(),
             "Restart=on-failure".to_string(),
+            // Exit status 2 is a bad config: restarting cannot fix it (README, exit codes).
+            "RestartPreventExitStatus=2".to_string(),
             "DynamicUser=yes".to_string(),
             "CapabilityBoundingSet=".to_string(),
             "ProtectSystem=strict".to_string(),
