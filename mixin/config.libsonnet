@@ -51,6 +51,7 @@
     // Exporter health.
     exporterDownFor: '5m',  // a target whose scrapes fail (up == 0) this long
     fleetDownFor: '10m',
+    fleetEventsDownFor: '15m',  // a fleet whose events polls fail (its sessions still publish)
     fleetStaleIntervals: 5,  // live intervals without a complete live pass
     capacityStaleIntervals: 5,  // capacity intervals without a complete capacity cycle
     fullPassOverdueHours: 3,
