@@ -131,6 +131,31 @@ local fold = util.fold;
         |||),
       },
     },
+    // The fleet's events poll (DescribeFleetEvents, in every live pass) fails while its
+    // session listings succeed: a missing IAM action, or throttling of that one operation. The
+    // sessions still publish (fleet_up stays 1), so GameLiftExporterFleetDown cannot see it, but
+    // fleet events, the alerts on them and the interruption lookups they trigger wait for a
+    // complete poll (which reads the missed window again). `for: 15m` (fleetEventsDownFor):
+    // fifteen live passes; a throttling blip of a few passes only delays the events, while
+    // fifteen minutes without them outlast every two-minute spot notice. Absent until the
+    // fleet's first live pass, so a restart does not fire it; the gauge keeps its last value
+    // while whole live passes fail, which GameLiftExporterFleetDown explains (inhibition).
+    {
+      alert: 'GameLiftExporterFleetEventsDown',
+      expr: 'gamelift_exporter_fleet_events_up{%(sel)s} == 0' % f,
+      'for': c.fleetEventsDownFor,
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'gamelift-exporter cannot read the events of fleet {{ $labels.fleet_id }}',
+        description: fold(|||
+          The events polls (DescribeFleetEvents) of fleet {{ $labels.fleet_id }} by {{ $labels.instance }} have
+          failed for %(fleetEventsDownFor)s. Its game-session series still publish, but its fleet events, the
+          alerts on them (spot notices, crashes, unhealthy replacements) and the spot-interruption lookups they
+          trigger are delayed until a poll completes; interrupted sessions are still counted by the hourly full
+          pass. Most likely the IAM policy lacks gamelift:DescribeFleetEvents, or that operation is throttled.
+        ||| % f),
+      },
+    },
     // No complete live pass for fleetStaleIntervals live intervals (5 x 60s); keep it at 3 or more.
     {
       alert: 'GameLiftExporterFleetStale',

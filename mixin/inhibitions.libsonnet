@@ -22,10 +22,12 @@
       target_matchers: ['alertname=~"GameLift.+"', 'alertname!="GameLiftExporterDown"'],
       equal: target,
     },
-    // A fleet that cannot be read is also stale: one alert, the cause.
+    // A fleet that cannot be read is also stale: one alert, the cause. Its events-poll gauge
+    // keeps the value of its last complete live pass meanwhile: the fleet being down says more.
     rule('GameLiftExporterFleetDown', [
       'GameLiftExporterFleetStale',
       'GameLiftExporterCapacityStale',
+      'GameLiftExporterFleetEventsDown',
     ], target + ['fleet_id']),
     // At its maximum with no slot and no process: "out of open slots" says less.
     rule('GameLiftFleetAtMaximumCapacity', ['GameLiftFleetOutOfOpenSlots'], target + ['fleet_id', 'location']),

@@ -3271,7 +3271,7 @@
           },
           gridPos: {
             h: 8,
-            w: 8,
+            w: 6,
             x: 0,
             y: 111,
           },
@@ -3280,7 +3280,7 @@
           id: 54,
           type: 'timeseries',
           title: 'Events received and rejected per minute',
-          description: 'Messages read from the SQS queue per minute: received by detail-type (gamelift_exporter_events_received_total) and rejected by reason (gamelift_exporter_events_rejected_total: malformed, unknown_type, duplicate, ...; rejected messages are deleted, never retried). The rejected series may not exist before the first rejection.',
+          description: 'Messages read from the SQS queue per minute: received by detail-type (gamelift_exporter_events_received_total), rejected by reason (gamelift_exporter_events_rejected_total: malformed, unknown_type, duplicate, ...; rejected messages are deleted, never retried) and counted but not deleted by reason (gamelift_exporter_events_delete_failures_total: request = DeleteMessageBatch failed, entry = the batch refused it; each comes back after its visibility timeout and is rejected as a duplicate, never counted twice). The rejected series may not exist before the first rejection.',
           datasource: {
             type: 'prometheus',
             uid: '${datasource}',
@@ -3306,6 +3306,18 @@
               refId: 'B',
               expr: '60 * sum by (reason) (rate(gamelift_exporter_events_rejected_total{job=~"$job"}[$__rate_interval]))',
               legendFormat: 'rejected {{reason}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'C',
+              expr: '60 * sum by (reason) (rate(gamelift_exporter_events_delete_failures_total{job=~"$job"}[$__rate_interval]))',
+              legendFormat: 'not deleted {{reason}}',
               range: true,
               instant: false,
               editorMode: 'code',
@@ -3361,8 +3373,112 @@
           },
           gridPos: {
             h: 8,
-            w: 8,
-            x: 8,
+            w: 6,
+            x: 6,
+            y: 111,
+          },
+        },
+        {
+          id: 59,
+          type: 'timeseries',
+          title: 'Event ids remembered',
+          description: "Per exporter, the ids of counted events it remembers against SQS redeliveries (gamelift_exporter_events_remembered_ids): deleted = the message is gone, remembered for events.dedup_window; undeleted = its delete has not succeeded yet, remembered until it does or the queue's retention has passed. At most 200000 in all: past that, ids of deleted messages are forgotten early (right axis, per minute: gamelift_exporter_events_forgotten_ids_total; a rare duplicate of one would count again), and reading pauses while undeleted ones fill it.",
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'sum by (instance, message) (gamelift_exporter_events_remembered_ids{job=~"$job"})',
+              legendFormat: '{{instance}} {{message}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'B',
+              expr: '60 * sum by (instance) (rate(gamelift_exporter_events_forgotten_ids_total{job=~"$job"}[$__rate_interval]))',
+              legendFormat: '{{instance}} forgotten early per minute',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 0,
+                gradientMode: 'none',
+                showPoints: 'never',
+                spanNulls: false,
+                axisPlacement: 'auto',
+                stacking: {
+                  mode: 'none',
+                  group: 'A',
+                },
+                thresholdsStyle: {
+                  mode: 'off',
+                },
+              },
+              color: {
+                mode: 'palette-classic',
+              },
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'green',
+                    value: null,
+                  },
+                ],
+              },
+              mappings: [],
+              min: 0,
+              decimals: 0,
+            },
+            overrides: [
+              {
+                matcher: {
+                  id: 'byFrameRefID',
+                  options: 'B',
+                },
+                properties: [
+                  {
+                    id: 'custom.axisPlacement',
+                    value: 'right',
+                  },
+                ],
+              },
+            ],
+          },
+          options: {
+            legend: {
+              displayMode: 'list',
+              placement: 'bottom',
+              showLegend: true,
+              calcs: [],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+          gridPos: {
+            h: 8,
+            w: 6,
+            x: 12,
             y: 111,
           },
         },
@@ -3452,8 +3568,8 @@
           },
           gridPos: {
             h: 8,
-            w: 8,
-            x: 16,
+            w: 6,
+            x: 18,
             y: 111,
           },
           links: [
@@ -4553,6 +4669,102 @@
               },
             },
             {
+              id: 60,
+              type: 'state-timeline',
+              title: 'Fleet events poll status',
+              description: "gamelift_exporter_fleet_events_up per fleet: OK when the events poll (DescribeFleetEvents) of the fleet's latest live pass completed, FAILING when it failed (a missing gamelift:DescribeFleetEvents IAM action, throttling). The session series still publish meanwhile; fleet events and the spot-interruption lookups they trigger wait for a poll that completes. No series before the fleet's first live pass. GameLiftExporterFleetEventsDown fires after %s of FAILING." % c.fleetEventsDownFor,
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              targets: [
+                {
+                  datasource: {
+                    type: 'prometheus',
+                    uid: '${datasource}',
+                  },
+                  refId: 'A',
+                  expr: 'gamelift_exporter_fleet_events_up{job=~"$job",fleet_id=~"$fleet"}',
+                  legendFormat: '{{fleet_id}}',
+                  range: true,
+                  instant: false,
+                  editorMode: 'code',
+                },
+              ],
+              fieldConfig: {
+                defaults: {
+                  color: {
+                    mode: 'thresholds',
+                  },
+                  mappings: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': {
+                          text: 'FAILING',
+                          color: 'red',
+                          index: 0,
+                        },
+                        '1': {
+                          text: 'OK',
+                          color: 'green',
+                          index: 1,
+                        },
+                      },
+                    },
+                  ],
+                  min: 0,
+                  max: 1,
+                  thresholds: {
+                    mode: 'absolute',
+                    steps: [
+                      {
+                        color: 'red',
+                        value: null,
+                      },
+                      {
+                        color: 'green',
+                        value: 1,
+                      },
+                    ],
+                  },
+                  custom: {
+                    fillOpacity: 80,
+                    lineWidth: 0,
+                  },
+                },
+                overrides: [],
+              },
+              options: {
+                showValue: 'never',
+                mergeValues: true,
+                alignValue: 'left',
+                rowHeight: 0.9,
+                legend: {
+                  showLegend: false,
+                  displayMode: 'list',
+                  placement: 'bottom',
+                },
+                tooltip: {
+                  mode: 'single',
+                  sort: 'none',
+                },
+              },
+              gridPos: {
+                h: 8,
+                w: 24,
+                x: 0,
+                y: 169,
+              },
+              links: [
+                {
+                  title: 'Runbook: GameLiftExporterFleetEventsDown',
+                  url: c.runbookBaseUrl + '#gameliftexporterfleeteventsdown',
+                  targetBlank: true,
+                },
+              ],
+            },
+            {
               id: 30,
               type: 'table',
               title: 'Exporter build',
@@ -4627,7 +4839,7 @@
                 h: 5,
                 w: 24,
                 x: 0,
-                y: 182,
+                y: 185,
               },
             },
             {
@@ -4643,7 +4855,7 @@
                 h: 8,
                 w: 8,
                 x: 0,
-                y: 174,
+                y: 177,
               },
               targets: [
                 {
@@ -4699,7 +4911,7 @@
                 h: 8,
                 w: 8,
                 x: 8,
-                y: 174,
+                y: 177,
               },
               targets: [
                 {
@@ -4768,7 +4980,7 @@
                 h: 8,
                 w: 8,
                 x: 16,
-                y: 174,
+                y: 177,
               },
               targets: [
                 {

@@ -112,6 +112,14 @@ fn situation() -> Vec<(Value, bool)> {
             alert("GameLiftFleetError", "warning", &[up, ("fleet_id", "fleet-2")]),
             false,
         ),
+        (
+            alert(
+                "GameLiftExporterFleetEventsDown",
+                "warning",
+                &[down, ("fleet_id", "fleet-4")],
+            ),
+            true,
+        ),
         // A fleet that cannot be read explains its staleness, not another fleet's, nor one in
         // another namespace.
         (
@@ -141,6 +149,24 @@ fn situation() -> Vec<(Value, bool)> {
         (
             alert(
                 "GameLiftExporterFleetStale",
+                "warning",
+                &[up, ("fleet_id", "fleet-3")],
+            ),
+            false,
+        ),
+        // It explains the fleet's events-poll alert too (that gauge keeps the value of the last
+        // complete live pass), not another fleet's.
+        (
+            alert(
+                "GameLiftExporterFleetEventsDown",
+                "warning",
+                &[up, ("fleet_id", "fleet-1")],
+            ),
+            true,
+        ),
+        (
+            alert(
+                "GameLiftExporterFleetEventsDown",
                 "warning",
                 &[up, ("fleet_id", "fleet-3")],
             ),

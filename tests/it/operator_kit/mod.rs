@@ -53,6 +53,7 @@ const EXPORTER_METRICS: &[&str] = &[
     "gamelift_fleet_events_total",
     "gamelift_fleet_info",
     "gamelift_exporter_fleet_up",
+    "gamelift_exporter_fleet_events_up",
     "gamelift_exporter_fleet_last_success_timestamp_seconds",
     "gamelift_exporter_fleet_last_full_pass_timestamp_seconds",
     "gamelift_exporter_fleet_pass_duration_seconds",
@@ -87,7 +88,10 @@ const CAPACITY_METRICS: &[&str] = &[
 
 /// The metrics of the placement and matchmaking events the exporter reads from SQS (issue 14): the
 /// dashboard's row "Placements and matchmaking" and the placement alerts use them. The `queue` and
-/// `configuration` series exist at 0 from discovery, every outcome of a queue included.
+/// `configuration` series exist at 0 from discovery, every outcome of a queue included. The
+/// reader's own series (issue 18: messages counted but not deleted, by reason, both at 0 from
+/// the start; the event ids remembered against redeliveries, and those forgotten early) are shown
+/// in that row too.
 const EVENT_METRICS: &[&str] = &[
     "gamelift_placements_total",
     "gamelift_placement_duration_seconds_bucket",
@@ -101,6 +105,9 @@ const EVENT_METRICS: &[&str] = &[
     "gamelift_exporter_events_received_total",
     "gamelift_exporter_events_rejected_total",
     "gamelift_exporter_event_age_seconds",
+    "gamelift_exporter_events_delete_failures_total",
+    "gamelift_exporter_events_remembered_ids",
+    "gamelift_exporter_events_forgotten_ids_total",
 ];
 
 /// `gamelift_placements_total{outcome}` and `gamelift_placement_duration_seconds{outcome}`.

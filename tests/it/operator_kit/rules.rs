@@ -224,6 +224,7 @@ fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
             || alert.expr.contains("(up{")
             || [
                 "gamelift_exporter_fleet_up",
+                "gamelift_exporter_fleet_events_up",
                 "gamelift_exporter_account_up",
                 "gamelift_exporter_config_last_reload_successful",
                 "gamelift_exporter_effective_interval_seconds",
