@@ -794,7 +794,8 @@ fn planned_interval(fleets: usize, remote: usize, capacity_every: f64, batched: 
         .max(location_calls / capacity_every / rate(30.0))
         .max(1.0);
     let discovery = ((n / 100.0).ceil() + (n / 16.0).ceil() + n) / 3600.0;
-    let asked = 4.0 * n / interval / live_factor + (2.0 * batched as f64 + 2.0 * location_calls) / capacity_every / capacity_factor;
+    let asked = 4.0 * n / interval / live_factor
+        + (2.0 * batched as f64 + 2.0 * location_calls) / capacity_every / capacity_factor;
     let overall = (asked / (cap - history - discovery)).max(1.0);
     let seconds = interval * live_factor * overall;
     ((seconds * 1000.0 - 1e-6).ceil() / 1000.0).max(interval)
@@ -1016,11 +1017,15 @@ struct LivePasses {
 impl LivePasses {
     fn note(&mut self, metrics: &BTreeMap<String, f64>) {
         for (key, value) in metrics {
-            let Some(rest) = key.strip_prefix("gamelift_exporter_fleet_last_success_timestamp_seconds{fleet_id=\"") else {
+            let Some(rest) =
+                key.strip_prefix("gamelift_exporter_fleet_last_success_timestamp_seconds{fleet_id=\"")
+            else {
                 continue;
             };
             let fleet = rest.trim_end_matches("\"}");
-            let duration = format!("gamelift_exporter_fleet_pass_duration_seconds{{fleet_id=\"{fleet}\",pass=\"live\"}}");
+            let duration = format!(
+                "gamelift_exporter_fleet_pass_duration_seconds{{fleet_id=\"{fleet}\",pass=\"live\"}}"
+            );
             if let Some(seconds) = metrics.get(&duration) {
                 self.seen
                     .insert((fleet.to_string(), (value * 1000.0) as u64), *seconds);
@@ -1393,7 +1398,8 @@ fn main() {
     let event_count = if full { 50_000 } else { 2_000 };
     eprintln!("running the events reader on {event_count} events...");
     let burst = events_row(event_count);
-    let (events_per_second, cpu_ms_per_1000, events_counted) = (burst.per_second, burst.cpu_ms_per_1000, burst.counted);
+    let (events_per_second, cpu_ms_per_1000, events_counted) =
+        (burst.per_second, burst.cpu_ms_per_1000, burst.counted);
     eprintln!("running capacity cycles...");
     let capacity = capacity_cycle(&world(sizes[0].1, 0), load.interval_seconds);
     let eligible = FLEETS.len();

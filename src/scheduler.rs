@@ -379,6 +379,26 @@ impl RegionWorker {
         } else if self.warned_interval.take().is_some() {
             tracing::info!(account = %self.client.account, region = %self.client.region, "the request budgets pay for sweep.interval again");
         }
+        let capacity_every = plan.capacity_interval(config.sweep.capacity_interval);
+        let was = self
+            .plan
+            .as_ref()
+            .map(|p| p.capacity_interval(config.sweep.capacity_interval));
+        let moved = was.is_none_or(|w| {
+            let (a, b) = (w.as_secs_f64(), capacity_every.as_secs_f64());
+            (a - b).abs() > 0.1 * a
+        });
+        if capacity_every > config.sweep.capacity_interval && moved {
+            tracing::warn!(
+                account = %self.client.account,
+                region = %self.client.region,
+                configured = %crate::duration::format(config.sweep.capacity_interval),
+                holds = %crate::duration::format(capacity_every),
+                capacity_calls_per_cycle = ?self.capacity_calls,
+                "the request budgets cannot pay for sweep.capacity_interval: capacity cycles run every {} instead",
+                crate::duration::format(capacity_every)
+            );
+        }
         self.plan = Some(plan);
     }
 

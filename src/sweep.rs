@@ -5,14 +5,18 @@
 //!    ACTIVATING, TERMINATING), paged to the end: the live numbers, and the fleet's ACTIVE
 //!    session ids (hashed) with their location and `ComputeName`. Its cost follows the live
 //!    sessions, never the 30-day history.
-//! 2. `DescribeFleetEvents` from the fleet's high-water mark (minus an overlap, deduplicated by
-//!    `EventId`): new events, `INSTANCE_INTERRUPTED` among them, on their own API quota.
+//! 2. `DescribeFleetEvents` over a window fixed when the poll starts (see
+//!    [`crate::tracking::EventCursor`]), read to its last page in whatever order it comes: new
+//!    events after the fleet's counting start, `INSTANCE_INTERRUPTED` among them, on their own
+//!    API quota.
 //! 3. The sessions that left ACTIVE since the previous pass are counted; those that sat on an
 //!    instance spot reclaimed are looked up with `DescribeGameSessionDetails` (at most
 //!    `sweep.max_session_lookups`), and the INTERRUPTED ones counted at once.
 //!
-//! A live pass that fails in steps 1 or 2 publishes nothing (the fleet goes down and keeps its
-//! last complete numbers); a failed lookup only leaves its session for the next pass.
+//! A live pass that fails in step 1 publishes nothing (the fleet goes down and keeps its last
+//! complete numbers). A failed events poll leaves the fleet's event position where it was (the
+//! next pass reads the same window) and the sessions publish; a failed lookup only leaves its
+//! session for the next pass.
 //!
 //! # Full pass (every `sweep.history_interval`, in the background)
 //! One unfiltered listing (ERROR cannot be filtered on), which is mostly the terminated

@@ -20,7 +20,7 @@ mod limits;
 mod md5;
 pub mod ops;
 pub mod placements;
-mod rng;
+pub mod rng;
 pub mod scenario;
 mod server;
 mod sqs;

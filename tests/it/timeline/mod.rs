@@ -14,7 +14,7 @@
 //!
 //! `cargo test --test it timeline` runs 200 seeds. One seed, with its timeline printed:
 //! `TIMELINE_SEED=42 cargo test --test it timeline -- --nocapture`. A longer run:
-//! `TIMELINE_SEEDS=10000 cargo test --release --test it timeline -- --nocapture`.
+//! `TIMELINE_SEEDS=10000 cargo test --test it timeline -- --nocapture`.
 
 mod plan;
 mod run;
@@ -30,19 +30,20 @@ fn env_u64(name: &str) -> Option<u64> {
     })
 }
 
-/// Runs one seed on its own paused runtime; on failure, the timeline and where it broke.
-fn run_seed(seed: u64) -> Result<(), String> {
-    let timeline = plan::generate(seed);
+/// Runs a timeline on its own paused runtime: `Err` with the step it broke at and why.
+fn run_timeline(timeline: &plan::Timeline) -> Result<(), (usize, String)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .unwrap();
-    let result = runtime.block_on(async {
-        let driver = run::Driver::new(timeline.clone()).await;
-        driver.run().await
-    });
-    result.map_err(|(step, failure)| {
+    runtime.block_on(async { run::Driver::new(timeline.clone()).await.run().await })
+}
+
+/// Runs one seed; on failure, the timeline and where it broke.
+fn run_seed(seed: u64) -> Result<(), String> {
+    let timeline = plan::generate(seed);
+    run_timeline(&timeline).map_err(|(step, failure)| {
         format!(
             "{timeline}broke at step {step} ({}): {failure}\nreplay: TIMELINE_SEED={seed} cargo test --test it timeline -- --nocapture",
             timeline.steps.get(step).map_or("the final stop".to_string(), |s| s.to_string())
@@ -121,13 +122,7 @@ fn case_in(name: &str, orders: &[&'static str], with_sqs: bool, steps: Vec<plan:
             with_sqs,
             steps: steps.clone(),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        let result = runtime.block_on(async { run::Driver::new(timeline.clone()).await.run().await });
-        if let Err((step, failure)) = result {
+        if let Err((step, failure)) = run_timeline(&timeline) {
             panic!("{name}:\n{timeline}broke at step {step}: {failure}");
         }
     }

@@ -4,28 +4,20 @@
 use std::fmt;
 use std::time::Duration;
 
-/// SplitMix64: small, seedable, the same on every machine.
-pub struct Rng(u64);
+/// The simulator's seeded generator, with what a timeline draws.
+pub struct Rng(gamelift_exporter::simulator::rng::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x7131_11E5_EED5_0001)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Rng(gamelift_exporter::simulator::rng::Rng::new(seed, &[0x7131_11E5]))
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
+        self.0.below(n.max(1))
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        self.0.chance(p)
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
