@@ -70,7 +70,7 @@ impl HttpConnector for InProcess {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| ConnectorError::io(e))?
+                .map_err(ConnectorError::io)?
                 .to_bytes();
             let request = builder
                 .body(Full::new(body))

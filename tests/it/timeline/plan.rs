@@ -29,10 +29,39 @@ impl Rng {
     }
 }
 
-/// The fleets a timeline can touch: (id, name, type, home Region, remote locations, ACTIVE per
-/// location). The last one does not exist until a step creates it.
-pub const FLEETS: [(&str, &str, &str, &str, &[&str], u32); 5] = [
-    (
+/// A fleet a timeline can touch.
+#[derive(Debug, Clone, Copy)]
+pub struct FleetPlan {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub region: &'static str,
+    pub remote: &'static [&'static str],
+    /// ACTIVE sessions per location at the start.
+    pub active: u32,
+}
+
+const fn fleet(
+    id: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    region: &'static str,
+    remote: &'static [&'static str],
+    active: u32,
+) -> FleetPlan {
+    FleetPlan {
+        id,
+        name,
+        kind,
+        region,
+        remote,
+        active,
+    }
+}
+
+/// The fleets a timeline can touch; the last one does not exist until a step creates it.
+pub const FLEETS: [FleetPlan; 5] = [
+    fleet(
         "fleet-7e000000-0000-4000-8000-000000000001",
         "arena",
         "SPOT",
@@ -40,7 +69,7 @@ pub const FLEETS: [(&str, &str, &str, &str, &[&str], u32); 5] = [
         &["us-east-1"],
         12,
     ),
-    (
+    fleet(
         "fleet-7e000000-0000-4000-8000-000000000002",
         "battle",
         "SPOT",
@@ -48,7 +77,7 @@ pub const FLEETS: [(&str, &str, &str, &str, &[&str], u32); 5] = [
         &[],
         150,
     ),
-    (
+    fleet(
         "fleet-7e000000-0000-4000-8000-000000000003",
         "lobby",
         "ON_DEMAND",
@@ -56,7 +85,7 @@ pub const FLEETS: [(&str, &str, &str, &str, &[&str], u32); 5] = [
         &[],
         9,
     ),
-    (
+    fleet(
         "fleet-7e000000-0000-4000-8000-000000000004",
         "europe",
         "SPOT",
@@ -64,7 +93,7 @@ pub const FLEETS: [(&str, &str, &str, &str, &[&str], u32); 5] = [
         &[],
         12,
     ),
-    (
+    fleet(
         "fleet-7e000000-0000-4000-8000-000000000005",
         "canary",
         "SPOT",
@@ -149,7 +178,7 @@ pub enum Step {
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = |i: &usize| FLEETS[*i].1;
+        let name = |i: &usize| FLEETS[*i].name;
         match self {
             Step::Run(d) => write!(f, "run {}m", d.as_secs() / 60),
             Step::Interrupt {
@@ -192,7 +221,7 @@ impl fmt::Display for Step {
                 "reload: quota share {}",
                 if *on { "tiny (stretched)" } else { "default" }
             ),
-            Step::CreateFleet => write!(f, "create fleet {}", FLEETS[CREATED].1),
+            Step::CreateFleet => write!(f, "create fleet {}", FLEETS[CREATED].name),
             Step::DeleteFleet(i) => write!(f, "delete fleet {}", name(i)),
             Step::Placements { fresh, again } => write!(f, "{fresh} placement events ({again} sent twice)"),
             Step::Settle => write!(f, "settle and check exactly"),

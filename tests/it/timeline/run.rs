@@ -32,7 +32,14 @@ impl gamelift_exporter::clock::Clock for WorldClock {
 }
 
 fn fleet_toml(index: usize) -> String {
-    let (id, name, kind, region, locations, active) = FLEETS[index];
+    let super::plan::FleetPlan {
+        id,
+        name,
+        kind,
+        region,
+        remote: locations,
+        active,
+    } = FLEETS[index];
     let locations: Vec<String> = locations.iter().map(|l| format!("\"{l}\"")).collect();
     // Sessions come and go; crashes happen now and then on one fleet; spot reclaims only when
     // a step says so (so that every one of them is a step a person can read).
@@ -165,7 +172,7 @@ impl Driver {
     }
 
     fn watchable(&self, fleet: usize) -> bool {
-        self.exists[fleet] && !self.excluded[fleet] && (self.region_in || FLEETS[fleet].3 != "eu-west-1")
+        self.exists[fleet] && !self.excluded[fleet] && (self.region_in || FLEETS[fleet].region != "eu-west-1")
     }
 
     /// Fleets that became watchable start a watch at their next discovery; the others end theirs.
@@ -260,7 +267,7 @@ impl Driver {
         let mut excluded: Vec<Glob> = Vec::new();
         for (i, out) in self.excluded.iter().enumerate() {
             if *out {
-                excluded.push(Glob::parse(FLEETS[i].0).unwrap());
+                excluded.push(Glob::parse(FLEETS[i].id).unwrap());
             }
         }
         self.config.fleets = FleetFilter {
@@ -341,7 +348,7 @@ impl Driver {
             tokio::time::sleep(chunk).await;
             left -= chunk;
             // Prometheus scrapes every minute or so.
-            if self.running.is_some() && (by - left).as_secs() % 60 == 0 {
+            if self.running.is_some() && (by - left).as_secs().is_multiple_of(60) {
                 self.scrape()?;
             }
             if self.running.is_some() {
@@ -356,11 +363,11 @@ impl Driver {
     /// since it became watchable, or later within one step of the world).
     fn note_watch_starts(&mut self) -> Result<(), Failure> {
         let running = self.running.as_ref().expect("running");
-        for fleet in 0..FLEETS.len() {
+        for (fleet, plan) in FLEETS.iter().enumerate() {
             let Some(watch) = self.watches[fleet].as_mut() else {
                 continue;
             };
-            let id = FLEETS[fleet].0;
+            let id = plan.id;
             let Some(since) = running.exporter.store().with_fleet(id, |r| r.watch_since_ms) else {
                 continue;
             };
@@ -368,14 +375,14 @@ impl Driver {
                 None if since < watch.eligible_ms => {
                     return Err(format!(
                         "{}: counts from {since}, before it became watchable at {}",
-                        FLEETS[fleet].1, watch.eligible_ms
+                        plan.name, watch.eligible_ms
                     ))
                 }
                 None => watch.start_ms = Some(since),
                 Some(start) if start != since => {
                     return Err(format!(
                         "{}: counting start moved from {start} to {since} within one watch",
-                        FLEETS[fleet].1
+                        plan.name
                     ))
                 }
                 _ => {}
@@ -397,13 +404,13 @@ impl Driver {
                         .sim
                         .fleets()
                         .into_iter()
-                        .find(|(id, _)| id == FLEETS[*fleet].0)
+                        .find(|(id, _)| id == FLEETS[*fleet].id)
                         .map(|(_, l)| l)
                         .unwrap_or_default();
                     if let Some(location) = locations.get(*location) {
                         let _ = self
                             .sim
-                            .interrupt_instances(FLEETS[*fleet].0, location, *instances);
+                            .interrupt_instances(FLEETS[*fleet].id, location, *instances);
                     }
                 }
             }
@@ -412,18 +419,18 @@ impl Driver {
                     .sim
                     .sessions()
                     .into_iter()
-                    .find(|s| s.fleet_id == FLEETS[*fleet].0 && s.status == "ACTIVE")
+                    .find(|s| s.fleet_id == FLEETS[*fleet].id && s.status == "ACTIVE")
                     .map(|s| s.compute_name);
                 if let Some(host) = host {
                     let _ = self
                         .sim
-                        .interrupt_instance(FLEETS[*fleet].0, &host, Duration::from_secs(120));
+                        .interrupt_instance(FLEETS[*fleet].id, &host, Duration::from_secs(120));
                 }
             }
             Step::Crash { fleet, count } => {
                 if self.exists[*fleet] {
                     self.sim
-                        .emit_event(FLEETS[*fleet].0, "SERVER_PROCESS_CRASHED", None, *count)
+                        .emit_event(FLEETS[*fleet].id, "SERVER_PROCESS_CRASHED", None, *count)
                         .expect("emit");
                 }
             }
@@ -498,7 +505,7 @@ impl Driver {
                 self.update_watches();
             }
             Step::DeleteFleet(fleet) => {
-                self.sim.delete_fleet(FLEETS[*fleet].0);
+                self.sim.delete_fleet(FLEETS[*fleet].id);
                 self.exists[*fleet] = false;
                 self.update_watches();
             }
@@ -558,9 +565,8 @@ impl Driver {
         let now = self.sim.now_ms();
         let events = self.sim.all_events();
         let fleets = self.sim.fleets();
-        for fleet in 0..FLEETS.len() {
-            let id = FLEETS[fleet].0;
-            let name = FLEETS[fleet].1;
+        for (fleet, plan) in FLEETS.iter().enumerate() {
+            let (id, name) = (plan.id, plan.name);
             let Some(watch) = self.watches[fleet].clone() else {
                 // Not watched: no series at all.
                 if let Some(key) = metrics.keys().find(|k| k.contains(&format!("fleet_id=\"{id}\""))) {
@@ -772,7 +778,7 @@ fn is_counter(key: &str) -> bool {
 
 /// A fleet's counters in a scrape, by their label (location or event code).
 fn counted(metrics: &BTreeMap<String, f64>, fleet: usize) -> Counted {
-    let needle = format!("fleet_id=\"{}\"", FLEETS[fleet].0);
+    let needle = format!("fleet_id=\"{}\"", FLEETS[fleet].id);
     let pick = |name: &str, label: &str| -> BTreeMap<String, f64> {
         metrics
             .iter()
