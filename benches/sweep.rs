@@ -725,7 +725,8 @@ fn capacity_cycle(world: &World, interval_seconds: u64) -> BTreeMap<String, usiz
         &sim,
         "capacity",
         3600,
-        &format!("capacity_interval = \"{interval_seconds}s\"\n"),
+        // No live pass is wanted here (hourly); stale_after must be at least twice that.
+        &format!("capacity_interval = \"{interval_seconds}s\"\nstale_after = \"2h\"\n"),
     );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

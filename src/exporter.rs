@@ -727,8 +727,9 @@ impl Exporter {
                 }
             }
         }
-        // Counted batches still waiting are deleted after the final save (at shutdown), or come
-        // back and count as duplicates.
+        // Batches still waiting for their save are not deleted: their ids are in the final save
+        // (at shutdown), and the messages come back after their visibility timeout to count as
+        // duplicates.
         deletes.abort_all();
         while deletes.join_next().await.is_some() {}
     }
